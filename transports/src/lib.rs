@@ -1,0 +1,30 @@
+//! How frames move: the vocabulary of actormq (frames, messages, socket types, endpoints),
+//! the ZMTP 3.1 wire protocol as a sans-IO codec, and the transports that carry it.
+//!
+//! ```
+//! use actormq_transports::{Endpoint, Multipart, SocketType};
+//!
+//! let ep: Endpoint = "tcp://127.0.0.1:5556".parse().unwrap();
+//! assert_eq!(ep.to_string(), "tcp://127.0.0.1:5556");
+//! assert!(SocketType::Pub.is_compatible(SocketType::Sub));
+//! let msg = Multipart::from(["weather", "sunny"]);
+//! assert_eq!(msg.len(), 2);
+//! ```
+
+mod endpoint;
+mod error;
+mod frame;
+mod socket_type;
+mod transport;
+pub mod zmtp;
+
+#[cfg(feature = "tcp")]
+pub mod tcp;
+
+pub use endpoint::{Endpoint, Host, HostPort};
+pub use error::{Error, Result};
+pub use frame::{Frame, Multipart};
+pub use socket_type::SocketType;
+pub use transport::{
+    register_transport, transport_for, BoxFuture, BoxedStream, Listener, Stream, Transport,
+};

@@ -1,0 +1,336 @@
+//! ZMTP frames: the decoder of inbound bytes and the encoders of messages and commands.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use super::{Command, ProtocolError, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
+use crate::Multipart;
+
+/// Largest command body accepted (READY metadata, subscriptions): 1 MiB.
+pub const MAX_COMMAND_SIZE: u64 = 1 << 20;
+
+/// What the decoder produces: a whole message or a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inbound {
+    /// A complete multipart message.
+    Message(Multipart),
+    /// A command frame.
+    Command(Command),
+}
+
+/// Decodes ZMTP frames from a byte buffer, sans-IO.
+///
+/// Feed it whatever bytes have arrived; it returns `Ok(None)` when it needs more, and an error
+/// when the peer broke the protocol (the connection must then close). Every declared size is
+/// checked against the limits before anything is buffered for it.
+#[derive(Debug)]
+pub struct Decoder {
+    max_msg_size: Option<u64>,
+    frames: Vec<Bytes>,
+    msg_size: u64,
+}
+
+impl Decoder {
+    /// A decoder that rejects messages larger than `max_msg_size` bytes (summed over frames).
+    pub fn new(max_msg_size: Option<u64>) -> Self {
+        Decoder {
+            max_msg_size,
+            frames: Vec::new(),
+            msg_size: 0,
+        }
+    }
+
+    /// Decodes the next message or command from the front of `buf`, consuming its bytes.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Inbound>, ProtocolError> {
+        loop {
+            if buf.len() < 2 {
+                return Ok(None);
+            }
+            let flags = buf[0];
+            if flags & !(FLAG_MORE | FLAG_LONG | FLAG_COMMAND) != 0 {
+                return Err(ProtocolError::ReservedFlags { flags });
+            }
+            let (header, size) = if flags & FLAG_LONG != 0 {
+                if buf.len() < 9 {
+                    return Ok(None);
+                }
+                let mut s = [0u8; 8];
+                s.copy_from_slice(&buf[1..9]);
+                (9usize, u64::from_be_bytes(s))
+            } else {
+                (2usize, u64::from(buf[1]))
+            };
+            let is_command = flags & FLAG_COMMAND != 0;
+            if is_command {
+                if flags & FLAG_MORE != 0 {
+                    return Err(ProtocolError::CommandWithMore);
+                }
+                if size > MAX_COMMAND_SIZE {
+                    return Err(ProtocolError::CommandTooLarge {
+                        size,
+                        max: MAX_COMMAND_SIZE,
+                    });
+                }
+            } else {
+                let total = self.msg_size.saturating_add(size);
+                let max = self.max_msg_size.unwrap_or(i64::MAX as u64);
+                if total > max {
+                    return Err(ProtocolError::MessageTooLarge { size: total, max });
+                }
+            }
+            // `size` is now bounded by a limit, so it fits in usize on 64-bit targets; on
+            // smaller ones an impossible size is simply never complete.
+            let Ok(size) = usize::try_from(size) else {
+                return Ok(None);
+            };
+            let needed = header.saturating_add(size);
+            if buf.len() < needed {
+                // Ask for room for the rest of this frame, in bounded steps.
+                buf.reserve((needed - buf.len()).min(1 << 22));
+                return Ok(None);
+            }
+            buf.advance(header);
+            let body = buf.split_to(size).freeze();
+            if is_command {
+                return Ok(Some(Inbound::Command(Command::decode_body(&body)?)));
+            }
+            self.msg_size += size as u64;
+            self.frames.push(body);
+            if flags & FLAG_MORE == 0 {
+                self.msg_size = 0;
+                let frames = std::mem::take(&mut self.frames);
+                return Ok(Some(Inbound::Message(Multipart::from(frames))));
+            }
+        }
+    }
+}
+
+fn put_frame_header(out: &mut BytesMut, flags: u8, len: usize) {
+    if len <= 255 {
+        out.put_u8(flags);
+        out.put_u8(len as u8);
+    } else {
+        out.put_u8(flags | FLAG_LONG);
+        out.put_u64(len as u64);
+    }
+}
+
+/// Appends a message's frames to `out` (short sizes up to 255 bytes, long above).
+pub fn encode_message(msg: &Multipart, out: &mut BytesMut) {
+    out.reserve(msg.byte_len() + 9 * msg.len());
+    let last = msg.len().saturating_sub(1);
+    for (i, frame) in msg.iter().enumerate() {
+        let flags = if i < last { FLAG_MORE } else { 0 };
+        put_frame_header(out, flags, frame.len());
+        out.put_slice(frame);
+    }
+}
+
+/// Appends a command frame to `out`.
+pub fn encode_command(cmd: &Command, out: &mut BytesMut) {
+    let mut body = BytesMut::new();
+    cmd.encode_body(&mut body);
+    put_frame_header(out, FLAG_COMMAND, body.len());
+    out.put_slice(&body);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zmtp::Metadata;
+    use proptest::prelude::*;
+
+    fn decode_all(
+        decoder: &mut Decoder,
+        buf: &mut BytesMut,
+    ) -> Result<Vec<Inbound>, ProtocolError> {
+        let mut out = Vec::new();
+        while let Some(item) = decoder.decode(buf)? {
+            out.push(item);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn short_and_long_frames_byte_exact() {
+        let mut out = BytesMut::new();
+        encode_message(&Multipart::from(["", "ab"]), &mut out);
+        assert_eq!(&out[..], b"\x01\x00\x00\x02ab");
+        let big = Bytes::from(vec![7u8; 256]);
+        let mut out = BytesMut::new();
+        encode_message(&Multipart::from(big.clone()), &mut out);
+        assert_eq!(&out[..9], b"\x02\x00\x00\x00\x00\x00\x00\x01\x00");
+        assert_eq!(out.len(), 9 + 256);
+        let mut d = Decoder::new(None);
+        assert_eq!(
+            d.decode(&mut out).unwrap(),
+            Some(Inbound::Message(Multipart::from(big)))
+        );
+    }
+
+    #[test]
+    fn long_frame_with_small_size_is_accepted() {
+        let mut buf = BytesMut::from(&b"\x02\x00\x00\x00\x00\x00\x00\x00\x03abc"[..]);
+        let mut d = Decoder::new(None);
+        assert_eq!(
+            d.decode(&mut buf).unwrap(),
+            Some(Inbound::Message(Multipart::from("abc")))
+        );
+    }
+
+    #[test]
+    fn commands_byte_exact() {
+        let cases: Vec<(Command, &[u8])> = vec![
+            (
+                Command::Subscribe(Bytes::from_static(b"ab")),
+                b"\x04\x0c\x09SUBSCRIBE",
+            ),
+            (
+                Command::Cancel(Bytes::from_static(b"ab")),
+                b"\x04\x09\x06CANCEL",
+            ),
+            (
+                Command::Ping {
+                    ttl: 20,
+                    context: Bytes::from_static(b"x"),
+                },
+                b"\x04\x08\x04PING\x00\x14x",
+            ),
+            (
+                Command::Pong(Bytes::from_static(b"x")),
+                b"\x04\x06\x04PONGx",
+            ),
+            (Command::Error("no".into()), b"\x04\x09\x05ERROR\x02no"),
+        ];
+        for (cmd, prefix) in cases {
+            let mut out = BytesMut::new();
+            encode_command(&cmd, &mut out);
+            assert!(out.starts_with(prefix), "{cmd:?}: {:02x?}", &out[..]);
+            let mut d = Decoder::new(None);
+            assert_eq!(d.decode(&mut out).unwrap(), Some(Inbound::Command(cmd)));
+        }
+    }
+
+    #[test]
+    fn ready_matches_libzmq_bytes() {
+        // DEALER with identity "AB", as libzmq 4.3.5 sends it.
+        let wire =
+            b"\x04\x2b\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x02AB";
+        let mut meta = Metadata::default();
+        meta.insert("Socket-Type", "DEALER");
+        meta.insert("Identity", "AB");
+        let mut out = BytesMut::new();
+        encode_command(&Command::Ready(meta.clone()), &mut out);
+        assert_eq!(&out[..], &wire[..]);
+        let mut d = Decoder::new(None);
+        assert_eq!(
+            d.decode(&mut out).unwrap(),
+            Some(Inbound::Command(Command::Ready(meta)))
+        );
+    }
+
+    #[test]
+    fn size_limit_is_checked_before_buffering() {
+        // declares 2^40 bytes but sends only the header: rejected at once, nothing reserved.
+        let mut buf = BytesMut::from(&b"\x02\x00\x00\x01\x00\x00\x00\x00\x00"[..]);
+        let mut d = Decoder::new(Some(1 << 20));
+        assert!(matches!(
+            d.decode(&mut buf),
+            Err(ProtocolError::MessageTooLarge { .. })
+        ));
+        assert!(buf.capacity() < 1 << 20);
+        // the limit counts the whole multipart message
+        let mut buf = BytesMut::new();
+        encode_message(&Multipart::from([vec![0u8; 600], vec![0u8; 600]]), &mut buf);
+        let mut d = Decoder::new(Some(1000));
+        assert!(matches!(
+            d.decode(&mut buf),
+            Err(ProtocolError::MessageTooLarge { size: 1200, .. })
+        ));
+        // commands have their own cap
+        let mut buf = BytesMut::from(&b"\x06\x00\x00\x00\x00\x10\x00\x00\x00"[..]);
+        assert!(matches!(
+            Decoder::new(None).decode(&mut buf),
+            Err(ProtocolError::CommandTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        let cases: &[&[u8]] = &[
+            b"\x08\x00",                                  // reserved flag bit
+            b"\x05\x05\x04PING",                          // command with MORE
+            b"\x04\x00",                                  // empty command body
+            b"\x04\x03\x09AB",                            // name longer than body
+            b"\x04\x05\x04PING",                          // PING without TTL
+            b"\x04\x06\x05ERROR",                         // ERROR without reason length
+            b"\x04\x08\x05READY\x00\x00",                 // property with empty name
+            b"\x04\x0b\x05READY\x03abc\x00",              // truncated property
+            b"\x04\x0f\x05READY\x01a\x00\x00\x00\x09xyz", // value longer than command
+            b"\x04\x03\x02\x01\x02",                      // non-alpha command name
+        ];
+        for case in cases {
+            let mut buf = BytesMut::from(*case);
+            let r = Decoder::new(None).decode(&mut buf);
+            assert!(r.is_err(), "{case:02x?} gave {r:?}");
+        }
+    }
+
+    fn arb_frame() -> impl Strategy<Value = Bytes> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..20),
+            proptest::collection::vec(any::<u8>(), 250..300),
+        ]
+        .prop_map(Bytes::from)
+    }
+
+    fn arb_item() -> impl Strategy<Value = Inbound> {
+        prop_oneof![
+            proptest::collection::vec(arb_frame(), 1..5)
+                .prop_map(|f| Inbound::Message(Multipart::from(f))),
+            arb_frame().prop_map(|t| Inbound::Command(Command::Subscribe(t))),
+            arb_frame().prop_map(|t| Inbound::Command(Command::Cancel(t))),
+            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..16)).prop_map(|(ttl, c)| {
+                Inbound::Command(Command::Ping {
+                    ttl,
+                    context: Bytes::from(c),
+                })
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_sequence_survives_any_split(items in proptest::collection::vec(arb_item(), 1..20),
+                                           cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..30)) {
+            let mut wire = BytesMut::new();
+            for item in &items {
+                match item {
+                    Inbound::Message(m) => encode_message(m, &mut wire),
+                    Inbound::Command(c) => encode_command(c, &mut wire),
+                }
+            }
+            let wire = wire.freeze();
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+            points.push(wire.len());
+            points.sort_unstable();
+            let mut decoder = Decoder::new(None);
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut at = 0;
+            for p in points {
+                buf.extend_from_slice(&wire[at..p]);
+                at = p;
+                got.extend(decode_all(&mut decoder, &mut buf).unwrap());
+            }
+            prop_assert_eq!(got, items);
+            prop_assert!(buf.is_empty());
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut decoder = Decoder::new(Some(1 << 16));
+            let mut buf = BytesMut::from(&bytes[..]);
+            let _ = decode_all(&mut decoder, &mut buf);
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The NULL-mechanism handshake: greeting, then READY both ways.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{
+    encode_command, Command, Decoder, Greeting, Inbound, Metadata, ProtocolError, GREETING_LEN,
+};
+use crate::SocketType;
+
+/// What the handshake learned of the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's socket type.
+    pub socket_type: SocketType,
+    /// The peer's identity (empty when it sent none).
+    pub identity: Bytes,
+    /// The peer's ZMTP version (major, minor).
+    pub version: (u8, u8),
+    /// All of the peer's READY properties.
+    pub metadata: Metadata,
+}
+
+impl PeerInfo {
+    /// Whether the peer speaks ZMTP 3.1 or later (subscriptions as commands, heartbeats).
+    pub fn is_3_1(&self) -> bool {
+        self.version.0 > 3 || self.version.1 >= 1
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Greeting,
+    Ready { version: (u8, u8) },
+    Done,
+}
+
+/// The handshake of one connection as a sans-IO state machine.
+///
+/// Send [`Handshake::initial_bytes`] at once, without waiting for the peer (libzmq waits for
+/// part of our greeting before it sends the rest of its own), then feed what arrives to
+/// [`Handshake::feed`] until it yields the peer's [`PeerInfo`]. Bytes after the peer's READY
+/// stay in the buffer for the frame [`Decoder`].
+///
+/// ```
+/// use actormq_transports::zmtp::Handshake;
+/// use actormq_transports::SocketType;
+/// use bytes::BytesMut;
+///
+/// let mut pub_side = Handshake::new(SocketType::Pub, Default::default());
+/// let mut sub_side = Handshake::new(SocketType::Sub, Default::default());
+/// let mut to_sub = pub_side.initial_bytes();
+/// let mut to_pub = sub_side.initial_bytes();
+/// let sub_seen = sub_side.feed(&mut to_sub).unwrap().unwrap();
+/// let pub_seen = pub_side.feed(&mut to_pub).unwrap().unwrap();
+/// assert_eq!(sub_seen.socket_type, SocketType::Pub);
+/// assert_eq!(pub_seen.socket_type, SocketType::Sub);
+/// ```
+#[derive(Debug)]
+pub struct Handshake {
+    local: SocketType,
+    identity: Bytes,
+    state: State,
+    decoder: Decoder,
+}
+
+impl Handshake {
+    /// A handshake for a socket of type `local` with an optional identity (empty for none).
+    pub fn new(local: SocketType, identity: Bytes) -> Self {
+        Handshake {
+            local,
+            identity,
+            state: State::Greeting,
+            decoder: Decoder::new(Some(0)),
+        }
+    }
+
+    /// Our greeting followed by our READY: everything we send before hearing from the peer.
+    pub fn initial_bytes(&self) -> BytesMut {
+        let mut out = BytesMut::with_capacity(128);
+        out.extend_from_slice(&Greeting::null().encode());
+        let mut meta = Metadata::default();
+        meta.insert("Socket-Type", self.local.as_str());
+        if self.local.sends_identity() {
+            meta.insert("Identity", self.identity.clone());
+        }
+        encode_command(&Command::Ready(meta), &mut out);
+        out
+    }
+
+    /// Feeds received bytes. Returns `Ok(None)` until the peer's READY has arrived, then the
+    /// peer's info. On `Err` the connection must close; when [`ProtocolError::is_refusal`] holds,
+    /// send [`Handshake::error_bytes`] first so the peer learns why.
+    pub fn feed(&mut self, buf: &mut BytesMut) -> Result<Option<PeerInfo>, ProtocolError> {
+        loop {
+            match self.state {
+                State::Greeting => {
+                    // Check the signature as soon as its octets are here, so that a non-ZMTP
+                    // peer is refused without waiting for 64 bytes it may never send.
+                    if !buf.is_empty() && buf[0] != 0xff {
+                        return Err(ProtocolError::BadSignature {
+                            got: [buf[0], buf.get(9).copied().unwrap_or(0)],
+                        });
+                    }
+                    if buf.len() >= 10 && buf[9] & 1 != 1 {
+                        return Err(ProtocolError::BadSignature {
+                            got: [buf[0], buf[9]],
+                        });
+                    }
+                    if buf.len() < GREETING_LEN {
+                        return Ok(None);
+                    }
+                    let mut g = [0u8; GREETING_LEN];
+                    g.copy_from_slice(&buf[..GREETING_LEN]);
+                    buf.advance(GREETING_LEN);
+                    let greeting = Greeting::decode(&g)?;
+                    if greeting.mechanism != "NULL" {
+                        return Err(ProtocolError::MechanismMismatch {
+                            theirs: greeting.mechanism,
+                        });
+                    }
+                    self.state = State::Ready {
+                        version: (greeting.major, greeting.minor),
+                    };
+                }
+                State::Ready { version } => {
+                    if buf
+                        .first()
+                        .is_some_and(|flags| flags & super::FLAG_COMMAND == 0)
+                    {
+                        return Err(ProtocolError::ExpectedReady {
+                            got: "a message frame".into(),
+                        });
+                    }
+                    let Some(item) = self.decoder.decode(buf)? else {
+                        return Ok(None);
+                    };
+                    let meta = match item {
+                        Inbound::Command(Command::Ready(meta)) => meta,
+                        Inbound::Command(Command::Error(reason)) => {
+                            return Err(ProtocolError::PeerError { reason })
+                        }
+                        Inbound::Command(other) => {
+                            return Err(ProtocolError::ExpectedReady {
+                                got: format!("{} command", other.name()),
+                            })
+                        }
+                        Inbound::Message(_) => {
+                            return Err(ProtocolError::ExpectedReady {
+                                got: "a message".into(),
+                            })
+                        }
+                    };
+                    self.state = State::Done;
+                    return self.check_peer(meta, version).map(Some);
+                }
+                State::Done => return Ok(None),
+            }
+        }
+    }
+
+    fn check_peer(&self, metadata: Metadata, version: (u8, u8)) -> Result<PeerInfo, ProtocolError> {
+        let raw = metadata
+            .get("Socket-Type")
+            .ok_or_else(|| ProtocolError::UnknownSocketType {
+                value: "(missing)".into(),
+            })?;
+        let socket_type =
+            SocketType::from_wire(raw).ok_or_else(|| ProtocolError::UnknownSocketType {
+                value: String::from_utf8_lossy(raw).into_owned(),
+            })?;
+        if !self.local.is_compatible(socket_type) {
+            return Err(ProtocolError::IncompatibleSocketType {
+                ours: self.local,
+                theirs: socket_type,
+            });
+        }
+        let identity = metadata.get("Identity").cloned().unwrap_or_default();
+        if identity.first() == Some(&0) {
+            return Err(ProtocolError::InvalidIdentity);
+        }
+        Ok(PeerInfo {
+            socket_type,
+            identity,
+            version,
+            metadata,
+        })
+    }
+
+    /// The ERROR command telling the peer why we refuse it.
+    pub fn error_bytes(err: &ProtocolError) -> BytesMut {
+        let mut out = BytesMut::new();
+        encode_command(&Command::Error(err.to_string()), &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(
+        a: SocketType,
+        b: SocketType,
+    ) -> (
+        Result<Option<PeerInfo>, ProtocolError>,
+        Result<Option<PeerInfo>, ProtocolError>,
+    ) {
+        let mut ha = Handshake::new(a, Bytes::from_static(b"A"));
+        let mut hb = Handshake::new(b, Bytes::from_static(b"B"));
+        let mut to_b = ha.initial_bytes();
+        let mut to_a = hb.initial_bytes();
+        (ha.feed(&mut to_a), hb.feed(&mut to_b))
+    }
+
+    #[test]
+    fn compatible_types_complete_and_carry_identity() {
+        let (a, b) = run(SocketType::Dealer, SocketType::Router);
+        let a = a.unwrap().unwrap();
+        let b = b.unwrap().unwrap();
+        assert_eq!(a.socket_type, SocketType::Router);
+        assert_eq!(b.socket_type, SocketType::Dealer);
+        assert_eq!(b.identity, "A");
+        assert!(a.is_3_1());
+    }
+
+    #[test]
+    fn incompatible_types_are_refused_naming_both() {
+        let (a, _) = run(SocketType::Req, SocketType::Pub);
+        let err = a.unwrap_err();
+        assert!(err.is_refusal());
+        assert_eq!(
+            err.to_string(),
+            "incompatible socket types: we are REQ, the peer is PUB"
+        );
+        let mut bytes = Handshake::error_bytes(&err);
+        assert!(bytes.starts_with(b"\x04"));
+        let mut d = Decoder::new(None);
+        assert!(
+            matches!(d.decode(&mut bytes), Ok(Some(Inbound::Command(Command::Error(r)))) if r.contains("REQ"))
+        );
+    }
+
+    #[test]
+    fn libzmq_sub_ready_and_3_0_greeting() {
+        // A libzmq 4.3.2 SUB: 3.0 greeting with a length in the padding, READY without Identity.
+        let mut wire = BytesMut::new();
+        let mut g = Greeting::null().encode();
+        g[8] = 1;
+        g[11] = 0;
+        wire.extend_from_slice(&g);
+        wire.extend_from_slice(b"\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03SUB");
+        wire.extend_from_slice(b"\x00\x03\x01ab"); // a 3.0 subscription right behind it
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        let info = h.feed(&mut wire).unwrap().unwrap();
+        assert_eq!(info.socket_type, SocketType::Sub);
+        assert_eq!(info.version, (3, 0));
+        assert!(!info.is_3_1());
+        assert_eq!(&wire[..], b"\x00\x03\x01ab");
+    }
+
+    #[test]
+    fn handshake_failures() {
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        assert!(matches!(
+            h.feed(&mut BytesMut::from(&b"GET / HTTP/1.1\r\n"[..])),
+            Err(ProtocolError::BadSignature { .. })
+        ));
+        let mut g = Greeting::null().encode();
+        g[12..17].copy_from_slice(b"CURVE");
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        assert!(matches!(
+            h.feed(&mut BytesMut::from(&g[..])),
+            Err(ProtocolError::MechanismMismatch { .. })
+        ));
+        // a message instead of READY
+        let mut wire = BytesMut::from(&Greeting::null().encode()[..]);
+        wire.extend_from_slice(b"\x00\x01x");
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        assert!(matches!(
+            h.feed(&mut wire),
+            Err(ProtocolError::ExpectedReady { .. })
+        ));
+        // an ERROR from the peer
+        let mut wire = BytesMut::from(&Greeting::null().encode()[..]);
+        wire.extend_from_slice(b"\x04\x09\x05ERROR\x02no");
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        assert_eq!(
+            h.feed(&mut wire),
+            Err(ProtocolError::PeerError {
+                reason: "no".into()
+            })
+        );
+        // lower-case type on the wire is unknown, as in libzmq
+        let mut wire = BytesMut::from(&Greeting::null().encode()[..]);
+        wire.extend_from_slice(b"\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x03sub");
+        let mut h = Handshake::new(SocketType::Pub, Bytes::new());
+        assert!(matches!(
+            h.feed(&mut wire),
+            Err(ProtocolError::UnknownSocketType { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn split_anywhere_same_result(cut in 0usize..200) {
+            let ha = Handshake::new(SocketType::Push, Bytes::new());
+            let wire = ha.initial_bytes();
+            let cut = cut.min(wire.len());
+            let mut h = Handshake::new(SocketType::Pull, Bytes::new());
+            let mut buf = BytesMut::from(&wire[..cut]);
+            let first = h.feed(&mut buf).unwrap();
+            buf.extend_from_slice(&wire[cut..]);
+            let info = match first { Some(i) => i, None => h.feed(&mut buf).unwrap().unwrap() };
+            prop_assert_eq!(info.socket_type, SocketType::Push);
+        }
+
+        #[test]
+        fn garbage_after_signature_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut wire = BytesMut::from(&Greeting::null().encode()[..]);
+            wire.extend_from_slice(&bytes);
+            let mut h = Handshake::new(SocketType::Sub, Bytes::new());
+            let _ = h.feed(&mut wire);
+        }
+    }
+}
