@@ -1,1 +1,38 @@
-//! placeholder
+//! actormq: ZeroMQ-compatible, brokerless messaging for Rust, built on actix actors.
+//!
+//! A [`Socket`] of a [`SocketType`] binds and connects [`Endpoint`]s and sends and receives
+//! [`Multipart`] messages. On `tcp://` it speaks ZMTP 3.1, so any libzmq program is a peer.
+//! Behind each socket are actix actors: a socket actor hosting the pattern (PUB, SUB, PUSH,
+//! PULL, ...), one connection actor per peer, one listener actor per bound endpoint.
+//!
+//! ```
+//! use actormq::{Socket, SocketType};
+//!
+//! # actix::System::new().block_on(async {
+//! let pull = Socket::new(SocketType::Pull)?;
+//! let endpoint = pull.bind("tcp://127.0.0.1:0").await?;
+//! let push = Socket::new(SocketType::Push)?;
+//! push.connect(&endpoint).await?;
+//! push.send(["task", "42"]).await?;
+//! let task = pull.recv().await?;
+//! assert_eq!(task.frames()[1], "42");
+//! # Ok::<(), actormq::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod connection;
+mod error;
+mod event;
+mod listener;
+mod options;
+mod queues;
+mod socket;
+mod socket_actor;
+
+pub use actormq_patterns as patterns;
+pub use actormq_transports as transports;
+pub use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
+pub use error::{Error, Result};
+pub use event::SocketEvent;
+pub use options::SocketOptions;
+pub use socket::Socket;

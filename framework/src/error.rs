@@ -1,0 +1,39 @@
+//! The error type of the framework.
+
+use actormq_transports::SocketType;
+
+/// Errors a socket returns. Each names the socket type or endpoint and what went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An endpoint, transport or protocol error.
+    #[error(transparent)]
+    Transport(#[from] actormq_transports::Error),
+    /// This socket type is not implemented yet.
+    #[error("{0} sockets are not implemented yet (available: PUB, SUB, PUSH, PULL)")]
+    Unsupported(SocketType),
+    /// The socket type cannot do this (a SUB cannot send, a PUB cannot subscribe, ...).
+    #[error("{socket_type} socket: {reason}")]
+    Refused {
+        /// The socket's type.
+        socket_type: SocketType,
+        /// Why.
+        reason: String,
+    },
+    /// An option value out of range.
+    #[error("invalid option `{name}`: {reason}")]
+    InvalidOption {
+        /// The option's libzmq name.
+        name: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The socket was closed.
+    #[error("{0} socket is closed")]
+    Closed(SocketType),
+    /// A non-blocking operation could not complete now (queue full or empty), like EAGAIN.
+    #[error("{0} socket: operation would block")]
+    WouldBlock(SocketType),
+}
+
+/// Result with the framework's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,110 @@
+//! Socket options, named and defaulted after libzmq's.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// Options of one socket. Names and defaults follow libzmq (`zmq_setsockopt(3)`).
+///
+/// ```
+/// use actormq::SocketOptions;
+/// use std::time::Duration;
+///
+/// let opts = SocketOptions { sndhwm: 10_000, linger: Some(Duration::from_millis(500)), ..Default::default() };
+/// assert_eq!(opts.rcvhwm, 1000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// High-water mark of outbound messages per peer (and of the socket's own send queue).
+    /// At the mark PUB drops for that peer; PUSH sends elsewhere or waits. Default 1000.
+    pub sndhwm: usize,
+    /// High-water mark of inbound messages per peer; at the mark the connection stops reading
+    /// (TCP pushes back on the sender). Default 1000.
+    pub rcvhwm: usize,
+    /// How long a closed socket keeps trying to deliver queued messages. `None`: until they are
+    /// delivered (libzmq's -1). Default `None`.
+    pub linger: Option<Duration>,
+    /// Delay before reconnecting a lost or refused connection. Default 100 ms.
+    pub reconnect_ivl: Duration,
+    /// Upper bound of the exponential reconnect back-off; zero keeps `reconnect_ivl` fixed
+    /// (libzmq's default). Default zero.
+    pub reconnect_ivl_max: Duration,
+    /// Largest inbound message in bytes (all frames); larger closes the connection. `None`: no
+    /// limit (libzmq's -1). Default `None`.
+    pub maxmsgsize: Option<u64>,
+    /// The identity announced to peers in the handshake (`ZMQ_ROUTING_ID`), at most 255 bytes
+    /// and not starting with a zero byte. Default empty.
+    pub routing_id: Bytes,
+    /// Deadline of the ZMTP handshake (`ZMQ_HANDSHAKE_IVL`). Default 30 s.
+    pub handshake_ivl: Duration,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger: None,
+            reconnect_ivl: Duration::from_millis(100),
+            reconnect_ivl_max: Duration::ZERO,
+            maxmsgsize: None,
+            routing_id: Bytes::new(),
+            handshake_ivl: Duration::from_secs(30),
+        }
+    }
+}
+
+impl SocketOptions {
+    /// Checks the values, naming the first bad one.
+    pub fn validate(&self) -> crate::Result<()> {
+        let bad = |name, reason: &str| Err(crate::Error::InvalidOption { name, reason: reason.into() });
+        if self.sndhwm == 0 {
+            return bad("sndhwm", "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)");
+        }
+        if self.rcvhwm == 0 {
+            return bad("rcvhwm", "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)");
+        }
+        if self.routing_id.len() > 255 {
+            return bad("routing_id", "must be at most 255 bytes");
+        }
+        if self.routing_id.first() == Some(&0) {
+            return bad("routing_id", "must not start with a zero byte (reserved for generated ids)");
+        }
+        if self.reconnect_ivl.is_zero() {
+            return bad("reconnect_ivl", "must be more than zero");
+        }
+        Ok(())
+    }
+
+    /// The reconnect delay after `attempt` failed attempts in a row.
+    pub(crate) fn reconnect_delay(&self, attempt: u32) -> Duration {
+        if self.reconnect_ivl_max <= self.reconnect_ivl {
+            return self.reconnect_ivl;
+        }
+        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
+        self.reconnect_ivl.saturating_mul(factor).min(self.reconnect_ivl_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_max() {
+        let mut o = SocketOptions::default();
+        assert_eq!(o.reconnect_delay(5), Duration::from_millis(100));
+        o.reconnect_ivl_max = Duration::from_millis(500);
+        let d: Vec<_> = (0..5).map(|a| o.reconnect_delay(a).as_millis()).collect();
+        assert_eq!(d, [100, 200, 400, 500, 500]);
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let o = SocketOptions { sndhwm: 0, ..Default::default() };
+        assert!(o.validate().unwrap_err().to_string().contains("sndhwm"));
+        let o = SocketOptions { routing_id: Bytes::from_static(b"\0x"), ..Default::default() };
+        assert!(o.validate().unwrap_err().to_string().contains("routing_id"));
+        assert!(SocketOptions::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,329 @@
+//! The bounded queues of the hot path.
+//!
+//! Per `shared/perf-notes.md`, an actor message per frame caps throughput, so messages move
+//! between the application, the socket actor and the connections through shared bounded queues
+//! that the receiving side drains in batches; an actor message is sent only when a queue turns
+//! non-empty (one wake-up per batch). Each queue has one consumer.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use actormq_transports::zmtp::Command;
+use actormq_transports::Multipart;
+use tokio::sync::Notify;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the queue inconsistent (every
+    // critical section is a push or a pop), so a poisoned lock is used as it is.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct SendInner {
+    queue: VecDeque<Multipart>,
+    /// Messages the socket actor took and has not routed yet; they count against the cap.
+    taken: usize,
+}
+
+/// Application → socket actor: the socket's send queue, `sndhwm` deep.
+pub(crate) struct SendQueue {
+    inner: Mutex<SendInner>,
+    cap: usize,
+    space: Notify,
+    /// A `Flush` is on its way to the socket actor.
+    pub(crate) scheduled: AtomicBool,
+    closed: AtomicBool,
+}
+
+pub(crate) enum Pushed {
+    /// Queued; the caller must wake the socket actor when this is true.
+    Queued { wake: bool },
+    /// The queue is full.
+    Full(Multipart),
+    /// The socket is closed.
+    Closed,
+}
+
+impl SendQueue {
+    pub(crate) fn new(cap: usize) -> Self {
+        SendQueue {
+            inner: Mutex::default(),
+            cap,
+            space: Notify::new(),
+            scheduled: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn try_push(&self, msg: Multipart) -> Pushed {
+        if self.closed.load(Ordering::Acquire) {
+            return Pushed::Closed;
+        }
+        let mut inner = lock(&self.inner);
+        if inner.queue.len() + inner.taken >= self.cap {
+            return Pushed::Full(msg);
+        }
+        inner.queue.push_back(msg);
+        drop(inner);
+        Pushed::Queued { wake: !self.scheduled.swap(true, Ordering::AcqRel) }
+    }
+
+    /// Waits until there may be room (or the socket closed).
+    pub(crate) async fn wait_for_space(&self) {
+        let notified = self.space.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let inner = lock(&self.inner);
+            if inner.queue.len() + inner.taken < self.cap || self.closed.load(Ordering::Acquire) {
+                return;
+            }
+        }
+        notified.await;
+    }
+
+    /// Takes every queued message for routing.
+    pub(crate) fn take_all(&self) -> VecDeque<Multipart> {
+        let mut inner = lock(&self.inner);
+        let batch = std::mem::take(&mut inner.queue);
+        inner.taken = batch.len();
+        batch
+    }
+
+    /// Puts back what could not be routed (in front: it is older), releasing the rest.
+    pub(crate) fn give_back(&self, mut rest: VecDeque<Multipart>) {
+        let mut inner = lock(&self.inner);
+        let freed = inner.taken > rest.len();
+        inner.taken = 0;
+        if !rest.is_empty() {
+            rest.append(&mut inner.queue);
+            inner.queue = rest;
+        }
+        drop(inner);
+        if freed {
+            self.space.notify_waiters();
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        let inner = lock(&self.inner);
+        inner.queue.is_empty() && inner.taken == 0
+    }
+
+    /// Drops what is queued and refuses further sends.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        lock(&self.inner).queue.clear();
+        self.space.notify_waiters();
+    }
+}
+
+/// Socket actor → application: messages ready to be received, already fair-queued.
+pub(crate) struct RecvQueue {
+    queue: Mutex<VecDeque<Multipart>>,
+    data: Notify,
+    /// Peers hold more than fitted: ask the socket actor to pump when this drains.
+    pub(crate) backlog: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// How many ready messages the socket actor keeps for the application before it stops taking
+/// from the peers' queues. Small, so that fair queueing happens where the messages wait.
+pub(crate) const RECV_BATCH: usize = 64;
+
+impl RecvQueue {
+    pub(crate) fn new() -> Self {
+        RecvQueue {
+            queue: Mutex::default(),
+            data: Notify::new(),
+            backlog: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.queue).len()
+    }
+
+    pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) {
+        if msgs.is_empty() {
+            return;
+        }
+        lock(&self.queue).extend(msgs);
+        self.data.notify_one();
+    }
+
+    /// Pops a message; the flag says the socket actor should pump more.
+    pub(crate) fn try_pop(&self) -> Option<(Multipart, bool)> {
+        let mut q = lock(&self.queue);
+        let msg = q.pop_front()?;
+        let left = q.len();
+        drop(q);
+        if left > 0 {
+            // pass the wake-up on to another receiver, if any
+            self.data.notify_one();
+        }
+        let pump = left <= RECV_BATCH / 2 && self.backlog.swap(false, Ordering::AcqRel);
+        Some((msg, pump))
+    }
+
+    pub(crate) async fn wait(&self) {
+        let notified = self.data.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if !lock(&self.queue).is_empty() || self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.data.notify_waiters();
+        self.data.notify_one();
+    }
+}
+
+/// What a connection writes: an application message or a command.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Message(Multipart),
+    Command(Command),
+}
+
+/// Socket actor → one connection's writer.
+pub(crate) struct PeerOut {
+    queue: Mutex<VecDeque<Outgoing>>,
+    len: AtomicUsize,
+    pub(crate) wake: Notify,
+    closed: AtomicBool,
+}
+
+impl PeerOut {
+    pub(crate) fn new() -> Self {
+        PeerOut {
+            queue: Mutex::default(),
+            len: AtomicUsize::new(0),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Outgoing>) {
+        let mut q = lock(&self.queue);
+        let before = q.len();
+        q.extend(items);
+        let added = q.len() - before;
+        drop(q);
+        if added > 0 {
+            self.len.fetch_add(added, Ordering::AcqRel);
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn push(&self, item: Outgoing) {
+        self.push_batch(std::iter::once(item));
+    }
+
+    /// Takes everything queued; returns it with the queue length before.
+    pub(crate) fn take_all(&self) -> (VecDeque<Outgoing>, usize) {
+        let batch = std::mem::take(&mut *lock(&self.queue));
+        let before = self.len.fetch_sub(batch.len(), Ordering::AcqRel);
+        (batch, before)
+    }
+
+    /// The writer flushes what is queued, then ends the connection.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
+pub(crate) struct PeerIn {
+    queue: Mutex<VecDeque<Multipart>>,
+    len: AtomicUsize,
+    pub(crate) space: Notify,
+}
+
+impl PeerIn {
+    pub(crate) fn new() -> Self {
+        PeerIn { queue: Mutex::default(), len: AtomicUsize::new(0), space: Notify::new() }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends a batch; true when the queue was empty (the socket actor must be told).
+    pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
+        let n = msgs.len();
+        lock(&self.queue).extend(msgs);
+        self.len.fetch_add(n, Ordering::AcqRel) == 0
+    }
+
+    /// Pops one message, waking the reader when this takes the queue below `hwm`.
+    pub(crate) fn pop(&self, hwm: usize) -> Option<Multipart> {
+        let msg = lock(&self.queue).pop_front()?;
+        if self.len.fetch_sub(1, Ordering::AcqRel) == hwm {
+            self.space.notify_one();
+        }
+        Some(msg)
+    }
+
+    /// Waits until the queue is below `hwm`.
+    pub(crate) async fn wait_below(&self, hwm: usize) {
+        while self.len() >= hwm {
+            let notified = self.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() < hwm {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_queue_is_bounded_and_keeps_order_when_given_back() {
+        let q = SendQueue::new(3);
+        assert!(matches!(q.try_push(Multipart::from("a")), Pushed::Queued { wake: true }));
+        assert!(matches!(q.try_push(Multipart::from("b")), Pushed::Queued { wake: false }));
+        let mut taken = q.take_all();
+        assert!(matches!(q.try_push(Multipart::from("c")), Pushed::Queued { .. }));
+        // a and b are still counted while the actor holds them
+        assert!(matches!(q.try_push(Multipart::from("d")), Pushed::Full(_)));
+        taken.pop_front();
+        q.give_back(taken);
+        let order: Vec<_> = q.take_all().into_iter().collect();
+        assert_eq!(order, [Multipart::from("b"), Multipart::from("c")]);
+    }
+
+    #[test]
+    fn peer_in_counts() {
+        let q = PeerIn::new();
+        assert!(q.push_batch(vec![Multipart::from("a"), Multipart::from("b")]));
+        assert!(!q.push_batch(vec![Multipart::from("c")]));
+        assert_eq!(q.len(), 3);
+        assert_eq!(q.pop(3), Some(Multipart::from("a")));
+        assert_eq!(q.len(), 2);
+    }
+}

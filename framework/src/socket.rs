@@ -1,0 +1,233 @@
+//! The application's handle on a socket.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
+use futures_util::Stream;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::event::SocketEvent;
+use crate::queues::{Pushed, RecvQueue, SendQueue};
+use crate::socket_actor::{next_id, Bind, CloseSocket, Connect, Flush, Pump, Shared, SocketActor, SocketCtx, Subscribe};
+use crate::{Error, Result, SocketOptions};
+
+struct Inner {
+    addr: Addr<SocketActor>,
+    shared: Arc<Shared>,
+    ctx: Arc<SocketCtx>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: close in the background, lingering as configured.
+        self.addr.do_send(CloseSocket(None));
+    }
+}
+
+/// A ZeroMQ-style socket. Cheap to clone; all clones are the same socket. The socket closes
+/// (lingering per [`SocketOptions::linger`]) when the last clone is dropped, or at [`Socket::close`].
+///
+/// Sockets must be created inside a running actix `System` (`#[actix::main]`,
+/// `System::new().block_on(..)`); the socket's actors run on the arbiter that created it.
+///
+/// ```
+/// use actormq::{Multipart, Socket, SocketType};
+///
+/// # actix::System::new().block_on(async {
+/// let publisher = Socket::new(SocketType::Pub)?;
+/// let endpoint = publisher.bind("tcp://127.0.0.1:0").await?;
+/// let subscriber = Socket::new(SocketType::Sub)?;
+/// subscriber.connect(&endpoint).await?;
+/// subscriber.subscribe("weather").await?;
+/// // A subscription takes a moment to reach the publisher: publish until one arrives.
+/// let received = loop {
+///     publisher.send(["weather", "sunny"]).await?;
+///     if let Ok(Ok(msg)) = tokio::time::timeout(std::time::Duration::from_millis(50), subscriber.recv()).await {
+///         break msg;
+///     }
+/// };
+/// assert_eq!(received, Multipart::from(["weather", "sunny"]));
+/// # Ok::<(), actormq::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Socket {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket").field("type", &self.inner.ctx.socket_type).finish()
+    }
+}
+
+impl Socket {
+    /// A socket of the given type with default options.
+    pub fn new(socket_type: SocketType) -> Result<Socket> {
+        Socket::with_options(socket_type, SocketOptions::default())
+    }
+
+    /// A socket of the given type with the given options.
+    pub fn with_options(socket_type: SocketType, options: SocketOptions) -> Result<Socket> {
+        options.validate()?;
+        if !actormq_patterns::is_supported(socket_type) {
+            return Err(Error::Unsupported(socket_type));
+        }
+        let (events, _) = broadcast::channel(256);
+        let shared = Arc::new(Shared { send: SendQueue::new(options.sndhwm), recv: RecvQueue::new() });
+        let ctx = Arc::new(SocketCtx { socket_type, options, events });
+        let pattern = actormq_patterns::for_type(socket_type);
+        let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
+        let actor = span.in_scope(|| SocketActor::new(ctx.clone(), shared.clone(), pattern));
+        let addr = actor.start();
+        Ok(Socket { inner: Arc::new(Inner { addr, shared, ctx }) })
+    }
+
+    /// The socket's type.
+    pub fn socket_type(&self) -> SocketType {
+        self.inner.ctx.socket_type
+    }
+
+    /// The socket's options.
+    pub fn options(&self) -> &SocketOptions {
+        &self.inner.ctx.options
+    }
+
+    fn closed(&self) -> Error {
+        Error::Closed(self.socket_type())
+    }
+
+    /// Binds an endpoint and returns the endpoint actually bound (`tcp://*:0` comes back with
+    /// the port the system chose). A socket may bind several endpoints.
+    pub async fn bind<E>(&self, endpoint: E) -> Result<Endpoint>
+    where
+        E: TryInto<Endpoint, Error = actormq_transports::Error>,
+    {
+        let endpoint = endpoint.try_into()?;
+        self.inner.addr.send(Bind(endpoint)).await.map_err(|_| self.closed())?
+    }
+
+    /// Connects to an endpoint. Returns at once: the connection is made in the background and
+    /// remade whenever it is lost (`reconnect_ivl`), so connecting before the peer binds works.
+    pub async fn connect<E>(&self, endpoint: E) -> Result<()>
+    where
+        E: TryInto<Endpoint, Error = actormq_transports::Error>,
+    {
+        let endpoint = endpoint.try_into()?;
+        self.inner.addr.send(Connect(endpoint)).await.map_err(|_| self.closed())?
+    }
+
+    fn check_can_send(&self) -> Result<()> {
+        match self.socket_type() {
+            SocketType::Sub | SocketType::Pull => Err(Error::Refused {
+                socket_type: self.socket_type(),
+                reason: "this socket type cannot send".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues a message. Waits while the socket's send queue is at `sndhwm` (PUSH with no peer
+    /// able to take more); a PUB never waits for its subscribers, it drops for slow ones.
+    pub async fn send(&self, msg: impl Into<Multipart>) -> Result<()> {
+        self.check_can_send()?;
+        let mut msg = msg.into();
+        loop {
+            match self.inner.shared.send.try_push(msg) {
+                Pushed::Queued { wake } => {
+                    if wake {
+                        self.inner.addr.do_send(Flush);
+                    }
+                    return Ok(());
+                }
+                Pushed::Full(m) => {
+                    msg = m;
+                    self.inner.shared.send.wait_for_space().await;
+                }
+                Pushed::Closed => return Err(self.closed()),
+            }
+        }
+    }
+
+    /// Queues a message if there is room now, else [`Error::WouldBlock`] (like `ZMQ_DONTWAIT`).
+    pub fn try_send(&self, msg: impl Into<Multipart>) -> Result<()> {
+        self.check_can_send()?;
+        match self.inner.shared.send.try_push(msg.into()) {
+            Pushed::Queued { wake } => {
+                if wake {
+                    self.inner.addr.do_send(Flush);
+                }
+                Ok(())
+            }
+            Pushed::Full(_) => Err(Error::WouldBlock(self.socket_type())),
+            Pushed::Closed => Err(self.closed()),
+        }
+    }
+
+    /// Receives the next message, waiting for one. Errors once the socket is closed and drained.
+    pub async fn recv(&self) -> Result<Multipart> {
+        loop {
+            if let Some(msg) = self.try_recv_now() {
+                return Ok(msg);
+            }
+            if self.inner.shared.recv.is_closed() {
+                return Err(self.closed());
+            }
+            self.inner.shared.recv.wait().await;
+        }
+    }
+
+    /// Receives a message if one is ready, else [`Error::WouldBlock`].
+    pub fn try_recv(&self) -> Result<Multipart> {
+        match self.try_recv_now() {
+            Some(msg) => Ok(msg),
+            None if self.inner.shared.recv.is_closed() => Err(self.closed()),
+            None => Err(Error::WouldBlock(self.socket_type())),
+        }
+    }
+
+    fn try_recv_now(&self) -> Option<Multipart> {
+        let (msg, pump) = self.inner.shared.recv.try_pop()?;
+        if pump {
+            self.inner.addr.do_send(Pump);
+        }
+        Some(msg)
+    }
+
+    /// The inbound messages as a stream, for an actix actor's `StreamHandler`
+    /// (`ctx.add_stream(socket.stream())`) or any stream combinator. It ends when the socket
+    /// closes. The stream holds the socket open.
+    pub fn stream(&self) -> impl Stream<Item = Multipart> + Unpin + 'static {
+        Box::pin(futures_util::stream::unfold(self.clone(), |socket| async move {
+            socket.recv().await.ok().map(|msg| (msg, socket))
+        }))
+    }
+
+    /// Subscribes to messages whose first frame starts with `prefix` (SUB; `""` for all).
+    /// Subscriptions are counted: subscribing twice needs two unsubscribes.
+    pub async fn subscribe(&self, prefix: impl Into<Frame>) -> Result<()> {
+        let msg = Subscribe { topic: prefix.into(), on: true };
+        self.inner.addr.send(msg).await.map_err(|_| self.closed())?
+    }
+
+    /// Removes one subscription to `prefix`.
+    pub async fn unsubscribe(&self, prefix: impl Into<Frame>) -> Result<()> {
+        let msg = Subscribe { topic: prefix.into(), on: false };
+        self.inner.addr.send(msg).await.map_err(|_| self.closed())?
+    }
+
+    /// A receiver of this socket's [`SocketEvent`]s from now on (like `zmq_socket_monitor`).
+    pub fn monitor(&self) -> broadcast::Receiver<SocketEvent> {
+        self.inner.ctx.events.subscribe()
+    }
+
+    /// Closes the socket: stops listening, delivers what is queued (within `linger`), then
+    /// closes every connection. Returns when that is done.
+    pub async fn close(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.addr.send(CloseSocket(Some(tx))).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

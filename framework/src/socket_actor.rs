@@ -1,0 +1,441 @@
+//! The socket actor: hosts one [`Pattern`], owns the per-peer queues, routes what the
+//! application sends and fair-queues what the peers send.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actormq_patterns::{FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
+use actormq_transports::{transport_for, BoxedStream, Endpoint, Frame, SocketType};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::connection::{Abort, Close, ConnId, ConnectionActor, Origin};
+use crate::event::SocketEvent;
+use crate::listener::{ListenerActor, StopListening};
+use crate::queues::{Outgoing, PeerIn, PeerOut, RecvQueue, SendQueue, RECV_BATCH};
+use crate::{Error, SocketOptions};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique id for a socket or a connection.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What the socket's actors share: its type, options and event channel.
+pub(crate) struct SocketCtx {
+    pub(crate) socket_type: SocketType,
+    pub(crate) options: SocketOptions,
+    pub(crate) events: broadcast::Sender<SocketEvent>,
+}
+
+impl SocketCtx {
+    /// Publishes an event to monitors and to `tracing`.
+    pub(crate) fn emit(&self, event: SocketEvent) {
+        match &event {
+            SocketEvent::Listening { endpoint } => tracing::info!(%endpoint, "listening"),
+            SocketEvent::Accepted { endpoint, peer } => tracing::info!(%endpoint, %peer, "accepted"),
+            SocketEvent::Connected { endpoint, peer } => tracing::info!(%endpoint, %peer, "connected"),
+            SocketEvent::ConnectRetried { endpoint, error, delay } => {
+                tracing::debug!(%endpoint, %error, ?delay, "connect failed, will retry")
+            }
+            SocketEvent::HandshakeSucceeded { peer, peer_type } => tracing::debug!(%peer, %peer_type, "handshake done"),
+            SocketEvent::Disconnected { peer, reason } => {
+                if reason.starts_with("protocol error") || reason.starts_with("handshake failed") {
+                    tracing::warn!(%peer, %reason, "connection dropped")
+                } else {
+                    tracing::info!(%peer, %reason, "disconnected")
+                }
+            }
+            SocketEvent::Closed => tracing::debug!("socket closed"),
+        }
+        let _ = self.events.send(event);
+    }
+}
+
+/// The queues the application's handle shares with the actor.
+pub(crate) struct Shared {
+    pub(crate) send: SendQueue,
+    pub(crate) recv: RecvQueue,
+}
+
+struct PeerEntry {
+    out: Arc<PeerOut>,
+    inq: Arc<PeerIn>,
+    /// Routed in this batch, not yet handed to the writer.
+    staged: Vec<Outgoing>,
+}
+
+/// The actor behind a [`crate::Socket`].
+pub(crate) struct SocketActor {
+    ctx: Arc<SocketCtx>,
+    shared: Arc<Shared>,
+    pattern: Box<dyn Pattern>,
+    peers: HashMap<PeerId, PeerEntry>,
+    readable: FairQueue,
+    conns: HashMap<ConnId, Addr<ConnectionActor>>,
+    listeners: Vec<Addr<ListenerActor>>,
+    outbox: Outbox,
+    dirty: Vec<PeerId>,
+    closing: bool,
+    close_sent: bool,
+    close_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl SocketActor {
+    pub(crate) fn new(ctx: Arc<SocketCtx>, shared: Arc<Shared>, pattern: Box<dyn Pattern>) -> Self {
+        SocketActor {
+            ctx,
+            shared,
+            pattern,
+            peers: HashMap::new(),
+            readable: FairQueue::default(),
+            conns: HashMap::new(),
+            listeners: Vec::new(),
+            outbox: Outbox::default(),
+            dirty: Vec::new(),
+            closing: false,
+            close_sent: false,
+            close_waiters: Vec::new(),
+        }
+    }
+
+    /// Moves what the pattern queued into the peers' staging areas.
+    fn stage_outbox(&mut self) {
+        for (peer, msg) in self.outbox.drain() {
+            if let Some(entry) = self.peers.get_mut(&peer) {
+                if entry.staged.is_empty() {
+                    self.dirty.push(peer);
+                }
+                entry.staged.push(Outgoing::Message(msg));
+            }
+        }
+    }
+
+    /// Hands each peer's staged batch to its writer (one lock and one wake-up per peer).
+    fn commit(&mut self) {
+        for id in self.dirty.drain(..) {
+            if let Some(entry) = self.peers.get_mut(&id) {
+                entry.out.push_batch(entry.staged.drain(..));
+            }
+        }
+    }
+
+    /// Routes what the application queued, as far as the peers have room.
+    fn route_pending(&mut self, ctx: &mut Context<Self>) {
+        let mut batch = self.shared.send.take_all();
+        let hwm = self.ctx.options.sndhwm;
+        while let Some(msg) = batch.pop_front() {
+            let peers = &self.peers;
+            let room = |p: PeerId| peers.get(&p).is_some_and(|e| e.out.len() + e.staged.len() < hwm);
+            match self.pattern.send(msg, &room, &mut self.outbox) {
+                SendOutcome::Sent | SendOutcome::Dropped => {}
+                SendOutcome::Wait(msg) => {
+                    batch.push_front(msg);
+                    break;
+                }
+                SendOutcome::Refused(_, reason) => tracing::warn!(%reason, "message refused"),
+            }
+            self.stage_outbox();
+        }
+        self.shared.send.give_back(batch);
+        self.commit();
+        self.try_finish(ctx);
+    }
+
+    /// Fair-queues inbound messages into the application's ready queue.
+    fn pump(&mut self) {
+        let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
+        let rcvhwm = self.ctx.options.rcvhwm;
+        let mut ready = Vec::new();
+        while ready.len() < room {
+            let peers = &self.peers;
+            let pattern = &self.pattern;
+            let next = self
+                .readable
+                .next_where(|p| peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p));
+            let Some(id) = next else { break };
+            let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else { break };
+            if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                ready.push(msg);
+            }
+        }
+        if ready.len() >= room && self.peers.values().any(|e| e.inq.len() > 0) {
+            self.shared.recv.backlog.store(true, Ordering::Release);
+        }
+        self.shared.recv.push_batch(ready);
+        self.stage_outbox();
+        self.commit();
+    }
+
+    fn try_finish(&mut self, ctx: &mut Context<Self>) {
+        if !self.closing || !self.shared.send.is_empty() {
+            return;
+        }
+        if !self.close_sent {
+            self.close_sent = true;
+            for conn in self.conns.values() {
+                conn.do_send(Close);
+            }
+        }
+        if self.conns.is_empty() {
+            self.finish(ctx);
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut Context<Self>) {
+        for conn in self.conns.values() {
+            conn.do_send(Abort);
+        }
+        self.shared.send.close();
+        self.shared.recv.close();
+        self.ctx.emit(SocketEvent::Closed);
+        for w in self.close_waiters.drain(..) {
+            let _ = w.send(());
+        }
+        ctx.stop();
+    }
+
+    fn start_connection(&mut self, ctx: &mut Context<Self>, origin: Origin) {
+        let id = next_id();
+        let conn = ConnectionActor::new(id, ctx.address(), self.ctx.clone(), origin).start();
+        self.conns.insert(id, conn);
+    }
+
+    fn remove_peer(&mut self, id: PeerId) {
+        let Some(entry) = self.peers.remove(&id) else { return };
+        // Messages that arrived before the peer left are still delivered.
+        let mut ready = Vec::new();
+        while let Some(msg) = entry.inq.pop(usize::MAX) {
+            if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                ready.push(msg);
+            }
+        }
+        self.shared.recv.push_batch(ready);
+        self.readable.remove(id);
+        self.pattern.peer_left(id);
+        self.dirty.retain(|&p| p != id);
+    }
+}
+
+impl Actor for SocketActor {
+    type Context = Context<Self>;
+}
+
+/// Bind an endpoint; answers the endpoint actually bound.
+#[derive(Message)]
+#[rtype(result = "Result<Endpoint, Error>")]
+pub(crate) struct Bind(pub(crate) Endpoint);
+
+/// Connect to an endpoint (retrying until it is there).
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct Connect(pub(crate) Endpoint);
+
+/// The application queued messages.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Flush;
+
+/// The application drained the ready queue and peers hold more.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Pump;
+
+/// Subscribe (`on`) or unsubscribe a topic prefix.
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct Subscribe {
+    pub(crate) topic: Frame,
+    pub(crate) on: bool,
+}
+
+/// Close the socket; the sender is told when it is done.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CloseSocket(pub(crate) Option<oneshot::Sender<()>>);
+
+/// A connection completed its handshake; the socket may refuse it.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub(crate) struct PeerUp {
+    pub(crate) peer: Peer,
+    pub(crate) out: Arc<PeerOut>,
+    pub(crate) inq: Arc<PeerIn>,
+}
+
+/// A connection's session ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct PeerGone {
+    pub(crate) id: ConnId,
+}
+
+/// A peer's inbound queue turned non-empty.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct PeerReadable;
+
+/// A peer's outbound queue dropped below the high-water mark.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct PeerWritable;
+
+/// A listener accepted a stream.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Accepted {
+    pub(crate) stream: BoxedStream,
+    pub(crate) peer: String,
+    pub(crate) endpoint: Endpoint,
+}
+
+/// A connection actor stopped.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct ConnectionEnded {
+    pub(crate) id: ConnId,
+}
+
+impl Handler<Bind> for SocketActor {
+    type Result = ResponseActFuture<Self, Result<Endpoint, Error>>;
+
+    fn handle(&mut self, Bind(endpoint): Bind, _ctx: &mut Self::Context) -> Self::Result {
+        let transport = match transport_for(&endpoint) {
+            Ok(t) => t,
+            Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+        };
+        let bind = async move { transport.bind(&endpoint).await };
+        Box::pin(bind.into_actor(self).map(|res, act, ctx| {
+            let listener = res?;
+            let endpoint = listener.local_endpoint().clone();
+            act.listeners.push(ListenerActor::new(listener, ctx.address()).start());
+            act.ctx.emit(SocketEvent::Listening { endpoint: endpoint.clone() });
+            Ok(endpoint)
+        }))
+    }
+}
+
+impl Handler<Connect> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, Connect(endpoint): Connect, ctx: &mut Self::Context) -> Self::Result {
+        transport_for(&endpoint)?;
+        self.start_connection(ctx, Origin::Connect { endpoint });
+        Ok(())
+    }
+}
+
+impl Handler<Accepted> for SocketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Accepted, ctx: &mut Self::Context) {
+        if self.closing {
+            return;
+        }
+        let Accepted { stream, peer, endpoint } = msg;
+        self.start_connection(ctx, Origin::Accepted { stream, peer, endpoint });
+    }
+}
+
+impl Handler<Flush> for SocketActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, ctx: &mut Self::Context) {
+        self.shared.send.scheduled.store(false, Ordering::Release);
+        self.route_pending(ctx);
+    }
+}
+
+impl Handler<Pump> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, _: Pump, _ctx: &mut Self::Context) {
+        self.pump();
+    }
+}
+
+impl Handler<Subscribe> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, msg: Subscribe, _ctx: &mut Self::Context) -> Self::Result {
+        let result = if msg.on {
+            self.pattern.subscribe(msg.topic, &mut self.outbox)
+        } else {
+            self.pattern.unsubscribe(msg.topic, &mut self.outbox)
+        };
+        self.stage_outbox();
+        self.commit();
+        result.map_err(|reason| Error::Refused { socket_type: self.ctx.socket_type, reason })
+    }
+}
+
+impl Handler<PeerUp> for SocketActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: PeerUp, ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err("the socket is closing".into());
+        }
+        let id = msg.peer.id;
+        self.peers.insert(id, PeerEntry { out: msg.out, inq: msg.inq, staged: Vec::new() });
+        self.readable.add(id);
+        self.pattern.peer_joined(msg.peer, &mut self.outbox);
+        self.stage_outbox();
+        self.commit();
+        // messages queued while no peer could take them go now
+        self.route_pending(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<PeerGone> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: PeerGone, _ctx: &mut Self::Context) {
+        self.remove_peer(msg.id);
+    }
+}
+
+impl Handler<PeerReadable> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, _: PeerReadable, _ctx: &mut Self::Context) {
+        self.pump();
+    }
+}
+
+impl Handler<PeerWritable> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, _: PeerWritable, ctx: &mut Self::Context) {
+        self.route_pending(ctx);
+    }
+}
+
+impl Handler<ConnectionEnded> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectionEnded, ctx: &mut Self::Context) {
+        self.conns.remove(&msg.id);
+        self.remove_peer(msg.id);
+        self.try_finish(ctx);
+    }
+}
+
+impl Handler<CloseSocket> for SocketActor {
+    type Result = ();
+
+    fn handle(&mut self, CloseSocket(reply): CloseSocket, ctx: &mut Self::Context) {
+        if let Some(reply) = reply {
+            self.close_waiters.push(reply);
+        }
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        for l in self.listeners.drain(..) {
+            l.do_send(StopListening);
+        }
+        if let Some(linger) = self.ctx.options.linger {
+            ctx.run_later(linger, |act, ctx| act.finish(ctx));
+        }
+        self.route_pending(ctx);
+    }
+}
