@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
 use actormq_patterns::{cancel_message, subscribe_message, Peer};
-use actormq_transports::zmtp::{encode_command, encode_message, Command, Decoder, Handshake, Inbound};
+use actormq_transports::zmtp::{
+    encode_command, encode_message, Command, Decoder, Handshake, Inbound,
+};
 use actormq_transports::{transport_for, BoxedStream, Endpoint, Multipart, SocketType};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -16,7 +18,9 @@ use tracing::Instrument;
 
 use crate::event::SocketEvent;
 use crate::queues::{Outgoing, PeerIn, PeerOut};
-use crate::socket_actor::{ConnectionEnded, PeerGone, PeerReadable, PeerUp, PeerWritable, SocketActor, SocketCtx};
+use crate::socket_actor::{
+    ConnectionEnded, PeerGone, PeerReadable, PeerUp, PeerWritable, SocketActor, SocketCtx,
+};
 
 /// Identifies a connection actor (and the peer of its current session).
 pub(crate) type ConnId = u64;
@@ -24,7 +28,11 @@ pub(crate) type ConnId = u64;
 /// How a connection came to be.
 pub(crate) enum Origin {
     /// Accepted on a bound endpoint.
-    Accepted { stream: BoxedStream, peer: String, endpoint: Endpoint },
+    Accepted {
+        stream: BoxedStream,
+        peer: String,
+        endpoint: Endpoint,
+    },
     /// Connecting (and reconnecting) to an endpoint.
     Connect { endpoint: Endpoint },
 }
@@ -41,7 +49,12 @@ pub(crate) struct ConnectionActor {
 }
 
 impl ConnectionActor {
-    pub(crate) fn new(id: ConnId, socket: Addr<SocketActor>, ctx: Arc<SocketCtx>, origin: Origin) -> Self {
+    pub(crate) fn new(
+        id: ConnId,
+        socket: Addr<SocketActor>,
+        ctx: Arc<SocketCtx>,
+        origin: Origin,
+    ) -> Self {
         ConnectionActor {
             id,
             socket,
@@ -67,7 +80,9 @@ impl Actor for ConnectionActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let Some(origin) = self.origin.take() else { return };
+        let Some(origin) = self.origin.take() else {
+            return;
+        };
         let link = Link {
             id: self.id,
             socket: self.socket.clone(),
@@ -77,9 +92,16 @@ impl Actor for ConnectionActor {
         };
         let fut = async move {
             match origin {
-                Origin::Accepted { stream, peer, endpoint } => {
+                Origin::Accepted {
+                    stream,
+                    peer,
+                    endpoint,
+                } => {
                     let span = tracing::info_span!("connection", %endpoint, %peer);
-                    link.ctx.emit(SocketEvent::Accepted { endpoint, peer: peer.clone() });
+                    link.ctx.emit(SocketEvent::Accepted {
+                        endpoint,
+                        peer: peer.clone(),
+                    });
                     link.run_session(stream, peer).instrument(span).await;
                 }
                 Origin::Connect { endpoint } => link.connect_loop(endpoint).await,
@@ -97,7 +119,11 @@ impl Handler<Close> for ConnectionActor {
     type Result = ();
     fn handle(&mut self, _: Close, ctx: &mut Self::Context) {
         self.closing.store(true, Ordering::Release);
-        let current = self.current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         match current {
             Some(out) => out.close(),
             None => ctx.stop(),
@@ -140,7 +166,10 @@ impl Link {
                 Ok((stream, peer)) => {
                     attempt = 0;
                     let span = tracing::info_span!("connection", %endpoint, %peer);
-                    self.ctx.emit(SocketEvent::Connected { endpoint: endpoint.clone(), peer: peer.clone() });
+                    self.ctx.emit(SocketEvent::Connected {
+                        endpoint: endpoint.clone(),
+                        peer: peer.clone(),
+                    });
                     self.run_session(stream, peer).instrument(span).await;
                     if self.closing() {
                         return;
@@ -164,8 +193,14 @@ impl Link {
     /// Runs one connection from handshake to close; reports the reason it ended.
     async fn run_session(&self, stream: BoxedStream, peer_addr: String) {
         let reason = self.session(stream, &peer_addr).await;
-        self.current.lock().unwrap_or_else(|e| e.into_inner()).take();
-        self.ctx.emit(SocketEvent::Disconnected { peer: peer_addr, reason });
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.ctx.emit(SocketEvent::Disconnected {
+            peer: peer_addr,
+            reason,
+        });
     }
 
     async fn session(&self, stream: BoxedStream, peer_addr: &str) -> String {
@@ -191,7 +226,12 @@ impl Link {
                     }
                 }
                 match rd.read_buf(&mut buf).await {
-                    Ok(0) => return Err("peer closed the connection during the handshake".to_string()),
+                    Ok(0) => {
+                        return Err(format!(
+                            "peer closed the connection during the handshake \
+                             (libzmq does this when it refuses our socket type, {local})"
+                        ))
+                    }
                     Ok(_) => {}
                     Err(e) => return Err(format!("read error during handshake: {e}")),
                 }
@@ -200,12 +240,21 @@ impl Link {
         let info = match tokio::time::timeout(opts.handshake_ivl, shake).await {
             Ok(Ok(info)) => info,
             Ok(Err(reason)) => return reason,
-            Err(_) => return format!("handshake not completed within handshake_ivl ({:?})", opts.handshake_ivl),
+            Err(_) => {
+                return format!(
+                    "handshake not completed within handshake_ivl ({:?})",
+                    opts.handshake_ivl
+                )
+            }
         };
         let out = Arc::new(PeerOut::new());
         let inq = Arc::new(PeerIn::new());
         let up = PeerUp {
-            peer: Peer { id: self.id, socket_type: info.socket_type, identity: info.identity.clone() },
+            peer: Peer {
+                id: self.id,
+                socket_type: info.socket_type,
+                identity: info.identity.clone(),
+            },
             out: out.clone(),
             inq: inq.clone(),
         };
@@ -218,7 +267,10 @@ impl Link {
         if self.closing() {
             out.close();
         }
-        self.ctx.emit(SocketEvent::HandshakeSucceeded { peer: peer_addr.to_string(), peer_type: info.socket_type });
+        self.ctx.emit(SocketEvent::HandshakeSucceeded {
+            peer: peer_addr.to_string(),
+            peer_type: info.socket_type,
+        });
         let encode_subs = local.is_subscriber() && info.is_3_1();
         let reader = read_loop(self, rd, buf, &inq, &out);
         let writer = write_loop(self, wr, &out, encode_subs);
@@ -249,11 +301,15 @@ async fn read_loop(
             match decoder.decode(&mut buf) {
                 Ok(Some(Inbound::Message(m))) => batch.push(m),
                 Ok(Some(Inbound::Command(cmd))) => match cmd {
-                    Command::Ping { context, .. } => out.push(Outgoing::Command(Command::Pong(context))),
+                    Command::Ping { context, .. } => {
+                        out.push(Outgoing::Command(Command::Pong(context)))
+                    }
                     Command::Subscribe(topic) if publisher => batch.push(subscribe_message(&topic)),
                     Command::Cancel(topic) if publisher => batch.push(cancel_message(&topic)),
                     Command::Error(reason) => return format!("peer sent ERROR: {reason}"),
-                    Command::Ready(_) => return "protocol error: READY after the handshake".to_string(),
+                    Command::Ready(_) => {
+                        return "protocol error: READY after the handshake".to_string()
+                    }
                     other => tracing::trace!(command = other.name(), "ignored command"),
                 },
                 Ok(None) => break,
@@ -288,7 +344,12 @@ fn as_subscription_command(msg: Multipart) -> Result<Command, Multipart> {
 /// Bytes gathered before a write is issued mid-batch.
 const WRITE_CHUNK: usize = 256 * 1024;
 
-async fn write_loop(link: &Link, mut wr: WriteHalf<BoxedStream>, out: &PeerOut, encode_subs: bool) -> String {
+async fn write_loop(
+    link: &Link,
+    mut wr: WriteHalf<BoxedStream>,
+    out: &PeerOut,
+    encode_subs: bool,
+) -> String {
     let sndhwm = link.ctx.options.sndhwm;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {

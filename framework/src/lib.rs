@@ -34,5 +34,5 @@ pub use actormq_transports as transports;
 pub use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
 pub use error::{Error, Result};
 pub use event::SocketEvent;
-pub use options::SocketOptions;
+pub use options::{SocketOptions, DEFAULT_MAXMSGSIZE};
 pub use socket::Socket;

@@ -15,7 +15,10 @@ pub(crate) struct ListenerActor {
 
 impl ListenerActor {
     pub(crate) fn new(listener: Box<dyn Listener>, socket: Addr<SocketActor>) -> Self {
-        ListenerActor { listener: Some(listener), socket }
+        ListenerActor {
+            listener: Some(listener),
+            socket,
+        }
     }
 }
 
@@ -28,13 +31,19 @@ impl Actor for ListenerActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let Some(mut listener) = self.listener.take() else { return };
+        let Some(mut listener) = self.listener.take() else {
+            return;
+        };
         let socket = self.socket.clone();
         let endpoint = listener.local_endpoint().clone();
         let accept_loop = async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, peer)) => socket.do_send(Accepted { stream, peer, endpoint: endpoint.clone() }),
+                    Ok((stream, peer)) => socket.do_send(Accepted {
+                        stream,
+                        peer,
+                        endpoint: endpoint.clone(),
+                    }),
                     Err(e) => {
                         // Out of file descriptors and the like: log, wait a little, go on.
                         tracing::warn!(%endpoint, error = %e, "accept failed");

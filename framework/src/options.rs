@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+/// Default [`SocketOptions::maxmsgsize`]: 256 MiB.
+pub const DEFAULT_MAXMSGSIZE: u64 = 256 * 1024 * 1024;
+
 /// Options of one socket. Names and defaults follow libzmq (`zmq_setsockopt(3)`).
 ///
 /// ```
@@ -29,8 +32,9 @@ pub struct SocketOptions {
     /// Upper bound of the exponential reconnect back-off; zero keeps `reconnect_ivl` fixed
     /// (libzmq's default). Default zero.
     pub reconnect_ivl_max: Duration,
-    /// Largest inbound message in bytes (all frames); larger closes the connection. `None`: no
-    /// limit (libzmq's -1). Default `None`.
+    /// Largest inbound message in bytes (all frames); a larger one closes the connection.
+    /// `None`: no limit (libzmq's -1). Default 256 MiB — unlike libzmq, so that a peer cannot
+    /// make us buffer without bound by declaring a huge frame and feeding it slowly.
     pub maxmsgsize: Option<u64>,
     /// The identity announced to peers in the handshake (`ZMQ_ROUTING_ID`), at most 255 bytes
     /// and not starting with a zero byte. Default empty.
@@ -47,7 +51,7 @@ impl Default for SocketOptions {
             linger: None,
             reconnect_ivl: Duration::from_millis(100),
             reconnect_ivl_max: Duration::ZERO,
-            maxmsgsize: None,
+            maxmsgsize: Some(DEFAULT_MAXMSGSIZE),
             routing_id: Bytes::new(),
             handshake_ivl: Duration::from_secs(30),
         }
@@ -57,18 +61,32 @@ impl Default for SocketOptions {
 impl SocketOptions {
     /// Checks the values, naming the first bad one.
     pub fn validate(&self) -> crate::Result<()> {
-        let bad = |name, reason: &str| Err(crate::Error::InvalidOption { name, reason: reason.into() });
+        let bad = |name, reason: &str| {
+            Err(crate::Error::InvalidOption {
+                name,
+                reason: reason.into(),
+            })
+        };
         if self.sndhwm == 0 {
-            return bad("sndhwm", "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)");
+            return bad(
+                "sndhwm",
+                "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)",
+            );
         }
         if self.rcvhwm == 0 {
-            return bad("rcvhwm", "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)");
+            return bad(
+                "rcvhwm",
+                "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)",
+            );
         }
         if self.routing_id.len() > 255 {
             return bad("routing_id", "must be at most 255 bytes");
         }
         if self.routing_id.first() == Some(&0) {
-            return bad("routing_id", "must not start with a zero byte (reserved for generated ids)");
+            return bad(
+                "routing_id",
+                "must not start with a zero byte (reserved for generated ids)",
+            );
         }
         if self.reconnect_ivl.is_zero() {
             return bad("reconnect_ivl", "must be more than zero");
@@ -82,7 +100,9 @@ impl SocketOptions {
             return self.reconnect_ivl;
         }
         let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
-        self.reconnect_ivl.saturating_mul(factor).min(self.reconnect_ivl_max)
+        self.reconnect_ivl
+            .saturating_mul(factor)
+            .min(self.reconnect_ivl_max)
     }
 }
 
@@ -101,9 +121,15 @@ mod tests {
 
     #[test]
     fn validation_names_the_option() {
-        let o = SocketOptions { sndhwm: 0, ..Default::default() };
+        let o = SocketOptions {
+            sndhwm: 0,
+            ..Default::default()
+        };
         assert!(o.validate().unwrap_err().to_string().contains("sndhwm"));
-        let o = SocketOptions { routing_id: Bytes::from_static(b"\0x"), ..Default::default() };
+        let o = SocketOptions {
+            routing_id: Bytes::from_static(b"\0x"),
+            ..Default::default()
+        };
         assert!(o.validate().unwrap_err().to_string().contains("routing_id"));
         assert!(SocketOptions::default().validate().is_ok());
     }

@@ -66,7 +66,9 @@ impl SendQueue {
         }
         inner.queue.push_back(msg);
         drop(inner);
-        Pushed::Queued { wake: !self.scheduled.swap(true, Ordering::AcqRel) }
+        Pushed::Queued {
+            wake: !self.scheduled.swap(true, Ordering::AcqRel),
+        }
     }
 
     /// Waits until there may be room (or the socket closed).
@@ -261,7 +263,11 @@ pub(crate) struct PeerIn {
 
 impl PeerIn {
     pub(crate) fn new() -> Self {
-        PeerIn { queue: Mutex::default(), len: AtomicUsize::new(0), space: Notify::new() }
+        PeerIn {
+            queue: Mutex::default(),
+            len: AtomicUsize::new(0),
+            space: Notify::new(),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -305,10 +311,19 @@ mod tests {
     #[test]
     fn send_queue_is_bounded_and_keeps_order_when_given_back() {
         let q = SendQueue::new(3);
-        assert!(matches!(q.try_push(Multipart::from("a")), Pushed::Queued { wake: true }));
-        assert!(matches!(q.try_push(Multipart::from("b")), Pushed::Queued { wake: false }));
+        assert!(matches!(
+            q.try_push(Multipart::from("a")),
+            Pushed::Queued { wake: true }
+        ));
+        assert!(matches!(
+            q.try_push(Multipart::from("b")),
+            Pushed::Queued { wake: false }
+        ));
         let mut taken = q.take_all();
-        assert!(matches!(q.try_push(Multipart::from("c")), Pushed::Queued { .. }));
+        assert!(matches!(
+            q.try_push(Multipart::from("c")),
+            Pushed::Queued { .. }
+        ));
         // a and b are still counted while the actor holds them
         assert!(matches!(q.try_push(Multipart::from("d")), Pushed::Full(_)));
         taken.pop_front();

@@ -9,7 +9,9 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::event::SocketEvent;
 use crate::queues::{Pushed, RecvQueue, SendQueue};
-use crate::socket_actor::{next_id, Bind, CloseSocket, Connect, Flush, Pump, Shared, SocketActor, SocketCtx, Subscribe};
+use crate::socket_actor::{
+    next_id, Bind, CloseSocket, Connect, Flush, Pump, Shared, SocketActor, SocketCtx, Subscribe,
+};
 use crate::{Error, Result, SocketOptions};
 
 struct Inner {
@@ -58,7 +60,9 @@ pub struct Socket {
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Socket").field("type", &self.inner.ctx.socket_type).finish()
+        f.debug_struct("Socket")
+            .field("type", &self.inner.ctx.socket_type)
+            .finish()
     }
 }
 
@@ -75,13 +79,22 @@ impl Socket {
             return Err(Error::Unsupported(socket_type));
         }
         let (events, _) = broadcast::channel(256);
-        let shared = Arc::new(Shared { send: SendQueue::new(options.sndhwm), recv: RecvQueue::new() });
-        let ctx = Arc::new(SocketCtx { socket_type, options, events });
+        let shared = Arc::new(Shared {
+            send: SendQueue::new(options.sndhwm),
+            recv: RecvQueue::new(),
+        });
+        let ctx = Arc::new(SocketCtx {
+            socket_type,
+            options,
+            events,
+        });
         let pattern = actormq_patterns::for_type(socket_type);
         let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
         let actor = span.in_scope(|| SocketActor::new(ctx.clone(), shared.clone(), pattern));
         let addr = actor.start();
-        Ok(Socket { inner: Arc::new(Inner { addr, shared, ctx }) })
+        Ok(Socket {
+            inner: Arc::new(Inner { addr, shared, ctx }),
+        })
     }
 
     /// The socket's type.
@@ -105,7 +118,11 @@ impl Socket {
         E: TryInto<Endpoint, Error = actormq_transports::Error>,
     {
         let endpoint = endpoint.try_into()?;
-        self.inner.addr.send(Bind(endpoint)).await.map_err(|_| self.closed())?
+        self.inner
+            .addr
+            .send(Bind(endpoint))
+            .await
+            .map_err(|_| self.closed())?
     }
 
     /// Connects to an endpoint. Returns at once: the connection is made in the background and
@@ -115,7 +132,11 @@ impl Socket {
         E: TryInto<Endpoint, Error = actormq_transports::Error>,
     {
         let endpoint = endpoint.try_into()?;
-        self.inner.addr.send(Connect(endpoint)).await.map_err(|_| self.closed())?
+        self.inner
+            .addr
+            .send(Connect(endpoint))
+            .await
+            .map_err(|_| self.closed())?
     }
 
     fn check_can_send(&self) -> Result<()> {
@@ -199,21 +220,28 @@ impl Socket {
     /// (`ctx.add_stream(socket.stream())`) or any stream combinator. It ends when the socket
     /// closes. The stream holds the socket open.
     pub fn stream(&self) -> impl Stream<Item = Multipart> + Unpin + 'static {
-        Box::pin(futures_util::stream::unfold(self.clone(), |socket| async move {
-            socket.recv().await.ok().map(|msg| (msg, socket))
-        }))
+        Box::pin(futures_util::stream::unfold(
+            self.clone(),
+            |socket| async move { socket.recv().await.ok().map(|msg| (msg, socket)) },
+        ))
     }
 
     /// Subscribes to messages whose first frame starts with `prefix` (SUB; `""` for all).
     /// Subscriptions are counted: subscribing twice needs two unsubscribes.
     pub async fn subscribe(&self, prefix: impl Into<Frame>) -> Result<()> {
-        let msg = Subscribe { topic: prefix.into(), on: true };
+        let msg = Subscribe {
+            topic: prefix.into(),
+            on: true,
+        };
         self.inner.addr.send(msg).await.map_err(|_| self.closed())?
     }
 
     /// Removes one subscription to `prefix`.
     pub async fn unsubscribe(&self, prefix: impl Into<Frame>) -> Result<()> {
-        let msg = Subscribe { topic: prefix.into(), on: false };
+        let msg = Subscribe {
+            topic: prefix.into(),
+            on: false,
+        };
         self.inner.addr.send(msg).await.map_err(|_| self.closed())?
     }
 

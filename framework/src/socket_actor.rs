@@ -35,12 +35,22 @@ impl SocketCtx {
     pub(crate) fn emit(&self, event: SocketEvent) {
         match &event {
             SocketEvent::Listening { endpoint } => tracing::info!(%endpoint, "listening"),
-            SocketEvent::Accepted { endpoint, peer } => tracing::info!(%endpoint, %peer, "accepted"),
-            SocketEvent::Connected { endpoint, peer } => tracing::info!(%endpoint, %peer, "connected"),
-            SocketEvent::ConnectRetried { endpoint, error, delay } => {
+            SocketEvent::Accepted { endpoint, peer } => {
+                tracing::info!(%endpoint, %peer, "accepted")
+            }
+            SocketEvent::Connected { endpoint, peer } => {
+                tracing::info!(%endpoint, %peer, "connected")
+            }
+            SocketEvent::ConnectRetried {
+                endpoint,
+                error,
+                delay,
+            } => {
                 tracing::debug!(%endpoint, %error, ?delay, "connect failed, will retry")
             }
-            SocketEvent::HandshakeSucceeded { peer, peer_type } => tracing::debug!(%peer, %peer_type, "handshake done"),
+            SocketEvent::HandshakeSucceeded { peer, peer_type } => {
+                tracing::debug!(%peer, %peer_type, "handshake done")
+            }
             SocketEvent::Disconnected { peer, reason } => {
                 if reason.starts_with("protocol error") || reason.starts_with("handshake failed") {
                     tracing::warn!(%peer, %reason, "connection dropped")
@@ -128,7 +138,11 @@ impl SocketActor {
         let hwm = self.ctx.options.sndhwm;
         while let Some(msg) = batch.pop_front() {
             let peers = &self.peers;
-            let room = |p: PeerId| peers.get(&p).is_some_and(|e| e.out.len() + e.staged.len() < hwm);
+            let room = |p: PeerId| {
+                peers
+                    .get(&p)
+                    .is_some_and(|e| e.out.len() + e.staged.len() < hwm)
+            };
             match self.pattern.send(msg, &room, &mut self.outbox) {
                 SendOutcome::Sent | SendOutcome::Dropped => {}
                 SendOutcome::Wait(msg) => {
@@ -152,11 +166,13 @@ impl SocketActor {
         while ready.len() < room {
             let peers = &self.peers;
             let pattern = &self.pattern;
-            let next = self
-                .readable
-                .next_where(|p| peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p));
+            let next = self.readable.next_where(|p| {
+                peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p)
+            });
             let Some(id) = next else { break };
-            let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else { break };
+            let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
+                break;
+            };
             if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
                 ready.push(msg);
             }
@@ -204,7 +220,9 @@ impl SocketActor {
     }
 
     fn remove_peer(&mut self, id: PeerId) {
-        let Some(entry) = self.peers.remove(&id) else { return };
+        let Some(entry) = self.peers.remove(&id) else {
+            return;
+        };
         // Messages that arrived before the peer left are still delivered.
         let mut ready = Vec::new();
         while let Some(msg) = entry.inq.pop(usize::MAX) {
@@ -310,8 +328,11 @@ impl Handler<Bind> for SocketActor {
         Box::pin(bind.into_actor(self).map(|res, act, ctx| {
             let listener = res?;
             let endpoint = listener.local_endpoint().clone();
-            act.listeners.push(ListenerActor::new(listener, ctx.address()).start());
-            act.ctx.emit(SocketEvent::Listening { endpoint: endpoint.clone() });
+            act.listeners
+                .push(ListenerActor::new(listener, ctx.address()).start());
+            act.ctx.emit(SocketEvent::Listening {
+                endpoint: endpoint.clone(),
+            });
             Ok(endpoint)
         }))
     }
@@ -334,8 +355,19 @@ impl Handler<Accepted> for SocketActor {
         if self.closing {
             return;
         }
-        let Accepted { stream, peer, endpoint } = msg;
-        self.start_connection(ctx, Origin::Accepted { stream, peer, endpoint });
+        let Accepted {
+            stream,
+            peer,
+            endpoint,
+        } = msg;
+        self.start_connection(
+            ctx,
+            Origin::Accepted {
+                stream,
+                peer,
+                endpoint,
+            },
+        );
     }
 }
 
@@ -366,7 +398,10 @@ impl Handler<Subscribe> for SocketActor {
         };
         self.stage_outbox();
         self.commit();
-        result.map_err(|reason| Error::Refused { socket_type: self.ctx.socket_type, reason })
+        result.map_err(|reason| Error::Refused {
+            socket_type: self.ctx.socket_type,
+            reason,
+        })
     }
 }
 
@@ -378,7 +413,14 @@ impl Handler<PeerUp> for SocketActor {
             return Err("the socket is closing".into());
         }
         let id = msg.peer.id;
-        self.peers.insert(id, PeerEntry { out: msg.out, inq: msg.inq, staged: Vec::new() });
+        self.peers.insert(
+            id,
+            PeerEntry {
+                out: msg.out,
+                inq: msg.inq,
+                staged: Vec::new(),
+            },
+        );
         self.readable.add(id);
         self.pattern.peer_joined(msg.peer, &mut self.outbox);
         self.stage_outbox();

@@ -176,7 +176,7 @@ pub fn for_type(socket_type: SocketType) -> Box<dyn Pattern> {
         SocketType::Pub => Box::new(Pub::default()),
         SocketType::Sub => Box::new(Sub::default()),
         SocketType::Push => Box::new(Push::default()),
-        SocketType::Pull => Box::new(Pull::default()),
+        SocketType::Pull => Box::new(Pull),
         other => Box::new(Unsupported(other)),
     }
 }

@@ -44,10 +44,10 @@ pub trait Transport: Send + Sync + 'static {
 fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
     static REGISTRY: OnceLock<RwLock<Vec<Arc<dyn Transport>>>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        #[allow(unused_mut)]
-        let mut builtin: Vec<Arc<dyn Transport>> = Vec::new();
-        #[cfg(feature = "tcp")]
-        builtin.push(Arc::new(crate::tcp::TcpTransport));
+        let builtin: Vec<Arc<dyn Transport>> = vec![
+            #[cfg(feature = "tcp")]
+            Arc::new(crate::tcp::TcpTransport),
+        ];
         RwLock::new(builtin)
     })
 }

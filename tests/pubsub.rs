@@ -1,0 +1,140 @@
+//! PUB/SUB between actormq sockets over TCP.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use actormq::{Socket, SocketOptions, SocketType};
+use common::*;
+
+#[test]
+fn three_subscribers_each_get_exactly_their_prefixes() {
+    run(20, async {
+        let publisher = Socket::new(SocketType::Pub).unwrap();
+        let ep = publisher.bind("tcp://127.0.0.1:0").await.unwrap();
+        let prefixes = ["weather.1", "weather.", "sport"];
+        let mut subs = Vec::new();
+        for p in prefixes {
+            let s = Socket::new(SocketType::Sub).unwrap();
+            s.connect(&ep).await.unwrap();
+            s.subscribe(p).await.unwrap();
+            subs.push(s);
+        }
+        for (s, p) in subs.iter().zip(prefixes) {
+            sync_subscription(&publisher, s, p).await;
+        }
+        let topics = [
+            "weather.10001",
+            "weather.20002",
+            "sport.football",
+            "news",
+            "weather.1",
+            "sports",
+        ];
+        for i in 0..50 {
+            for t in topics {
+                publisher
+                    .send([t.to_string(), format!("{i}")])
+                    .await
+                    .unwrap();
+            }
+        }
+        for (s, p) in subs.iter().zip(prefixes) {
+            let mut got = Vec::new();
+            while let Some(m) = recv_within(s, 300).await {
+                if m.frames()[1] != "probe" {
+                    got.push((text(&m.frames()[0]), text(&m.frames()[1])));
+                }
+            }
+            let expected: Vec<_> = (0..50)
+                .flat_map(|i| {
+                    topics
+                        .iter()
+                        .filter(|t| t.starts_with(p))
+                        .map(move |t| (t.to_string(), i.to_string()))
+                })
+                .collect();
+            assert_eq!(got, expected, "subscriber to {p:?}");
+        }
+    });
+}
+
+#[test]
+fn unsubscribe_stops_delivery_and_late_publishers_get_subscriptions() {
+    run(20, async {
+        let sub = Socket::new(SocketType::Sub).unwrap();
+        let ep = sub.bind("tcp://127.0.0.1:0").await.unwrap();
+        sub.subscribe("a").await.unwrap();
+        // publishers that connect after the subscription was made still learn it
+        let p1 = Socket::new(SocketType::Pub).unwrap();
+        p1.connect(&ep).await.unwrap();
+        let p2 = Socket::new(SocketType::Pub).unwrap();
+        p2.connect(&ep).await.unwrap();
+        sync_subscription(&p1, &sub, "a").await;
+        sync_subscription(&p2, &sub, "a").await;
+        sub.unsubscribe("a").await.unwrap();
+        sub.subscribe("b").await.unwrap();
+        sync_subscription(&p1, &sub, "b").await;
+        sync_subscription(&p2, &sub, "b").await;
+        p1.send(["a", "x"]).await.unwrap();
+        p2.send(["b", "y"]).await.unwrap();
+        let mut got = BTreeSet::new();
+        while let Some(m) = recv_within(&sub, 300).await {
+            if m.frames()[1] != "probe" {
+                got.insert(text(&m.frames()[1]));
+            }
+        }
+        assert_eq!(got, BTreeSet::from(["y".to_string()]));
+    });
+}
+
+#[test]
+fn pub_drops_for_a_subscriber_at_its_high_water_mark() {
+    run(30, async {
+        let opts = SocketOptions {
+            sndhwm: 10,
+            ..Default::default()
+        };
+        let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
+        let ep = publisher.bind("tcp://127.0.0.1:0").await.unwrap();
+        let sub = Socket::with_options(
+            SocketType::Sub,
+            SocketOptions {
+                rcvhwm: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        sub.connect(&ep).await.unwrap();
+        sub.subscribe("").await.unwrap();
+        sync_subscription(&publisher, &sub, "t").await;
+        // the subscriber does not read while 200k messages of 1 KiB are published: far more than
+        // the queues and socket buffers hold, so the publisher must drop, and must not wait.
+        let body = vec![7u8; 1024];
+        for _ in 0..200_000 {
+            publisher
+                .send(["t".as_bytes().to_vec(), body.clone()])
+                .await
+                .unwrap();
+        }
+        publisher.send(["t", "last"]).await.unwrap();
+        let mut n = 0;
+        while recv_within(&sub, 500).await.is_some() {
+            n += 1;
+        }
+        assert!(n > 0, "the subscriber got nothing");
+        assert!(n < 200_000, "nothing was dropped ({n} delivered)");
+    });
+}
+
+#[test]
+fn sub_cannot_send_and_pub_cannot_subscribe() {
+    run(5, async {
+        let sub = Socket::new(SocketType::Sub).unwrap();
+        let err = sub.send("x").await.unwrap_err();
+        assert!(err.to_string().contains("SUB socket"), "{err}");
+        let publisher = Socket::new(SocketType::Pub).unwrap();
+        let err = publisher.subscribe("x").await.unwrap_err();
+        assert!(err.to_string().contains("only SUB and XSUB"), "{err}");
+    });
+}
