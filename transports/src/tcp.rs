@@ -11,7 +11,8 @@ use crate::{BoxFuture, BoxedStream, Endpoint, Error, Host, HostPort, Listener, R
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TcpTransport;
 
-async fn resolve(endpoint: &Endpoint, action: &'static str) -> Result<SocketAddr> {
+/// Every address an endpoint stands for (a name may resolve to IPv6 and IPv4 addresses).
+async fn resolve(endpoint: &Endpoint, action: &'static str) -> Result<Vec<SocketAddr>> {
     let Endpoint::Tcp(HostPort { host, port }) = endpoint else {
         return Err(Error::Endpoint {
             endpoint: endpoint.to_string(),
@@ -24,18 +25,24 @@ async fn resolve(endpoint: &Endpoint, action: &'static str) -> Result<SocketAddr
         source,
     };
     match host {
-        Host::Any => Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), *port)),
-        Host::Ip(ip) => Ok(SocketAddr::new(*ip, *port)),
-        Host::Name(name) => tokio::net::lookup_host((name.as_str(), *port))
-            .await
-            .map_err(io_err)?
-            .next()
-            .ok_or_else(|| {
-                io_err(io::Error::new(
+        Host::Any => Ok(vec![SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            *port,
+        )]),
+        Host::Ip(ip) => Ok(vec![SocketAddr::new(*ip, *port)]),
+        Host::Name(name) => {
+            let addrs: Vec<_> = tokio::net::lookup_host((name.as_str(), *port))
+                .await
+                .map_err(io_err)?
+                .collect();
+            if addrs.is_empty() {
+                return Err(io_err(io::Error::new(
                     io::ErrorKind::NotFound,
                     format!("host `{name}` has no address"),
-                ))
-            }),
+                )));
+            }
+            Ok(addrs)
+        }
     }
 }
 
@@ -67,13 +74,13 @@ impl Transport for TcpTransport {
 
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>> {
         Box::pin(async move {
-            let addr = resolve(endpoint, "bind").await?;
+            let addrs = resolve(endpoint, "bind").await?;
             let io_err = |source| Error::Io {
                 action: "bind",
                 endpoint: endpoint.to_string(),
                 source,
             };
-            let listener = TcpListener::bind(addr).await.map_err(io_err)?;
+            let listener = TcpListener::bind(&addrs[..]).await.map_err(io_err)?;
             let local = listener.local_addr().map_err(io_err)?;
             let endpoint = Endpoint::Tcp(HostPort {
                 host: Host::Ip(local.ip()),
@@ -88,15 +95,17 @@ impl Transport for TcpTransport {
         endpoint: &'a Endpoint,
     ) -> BoxFuture<'a, Result<(BoxedStream, String)>> {
         Box::pin(async move {
-            let addr = resolve(endpoint, "connect").await?;
+            let addrs = resolve(endpoint, "connect").await?;
             let io_err = |source| Error::Io {
                 action: "connect",
                 endpoint: endpoint.to_string(),
                 source,
             };
-            let stream = TcpStream::connect(addr).await.map_err(io_err)?;
+            // tokio tries each address in turn and reports the last error
+            let stream = TcpStream::connect(&addrs[..]).await.map_err(io_err)?;
             stream.set_nodelay(true).map_err(io_err)?;
-            Ok((Box::new(stream) as BoxedStream, addr.to_string()))
+            let peer = stream.peer_addr().map_err(io_err)?;
+            Ok((Box::new(stream) as BoxedStream, peer.to_string()))
         })
     }
 }
