@@ -187,3 +187,126 @@ fn several_binds_and_connects_on_one_socket() {
         assert_eq!(got, ["a", "b"]);
     });
 }
+
+#[test]
+fn close_delivers_what_is_queued_within_linger() {
+    run(30, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+        let opts = SocketOptions {
+            linger: Some(std::time::Duration::from_secs(10)),
+            ..Default::default()
+        };
+        let push = Socket::with_options(SocketType::Push, opts).unwrap();
+        push.connect(&ep).await.unwrap();
+        for i in 0..20_000 {
+            push.send(format!("{i}")).await.unwrap();
+        }
+        // close returns once everything queued has been written
+        push.close().await;
+        assert!(matches!(
+            push.send("late").await,
+            Err(actormq::Error::Closed(SocketType::Push))
+        ));
+        for i in 0..20_000 {
+            assert_eq!(pull.recv().await.unwrap(), Multipart::from(format!("{i}")));
+        }
+    });
+}
+
+#[test]
+fn linger_bounds_close_when_no_peer_ever_takes_the_messages() {
+    run(10, async {
+        let opts = SocketOptions {
+            linger: Some(std::time::Duration::from_millis(200)),
+            ..Default::default()
+        };
+        let push = Socket::with_options(SocketType::Push, opts).unwrap();
+        push.connect(format!("tcp://127.0.0.1:{}", free_port()))
+            .await
+            .unwrap();
+        push.send("never delivered").await.unwrap();
+        // returns after linger instead of waiting forever (the test's timeout would catch a hang)
+        push.close().await;
+        assert!(push.try_send("x").is_err());
+    });
+}
+
+#[test]
+fn close_right_after_send_still_delivers_once_the_peer_is_up() {
+    run(20, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+        for round in 0..20 {
+            // default linger: wait until delivered. The handshake has not happened yet when
+            // close is called.
+            let push = Socket::new(SocketType::Push).unwrap();
+            push.connect(&ep).await.unwrap();
+            push.send(format!("round {round}")).await.unwrap();
+            push.close().await;
+            assert_eq!(
+                pull.recv().await.unwrap(),
+                Multipart::from(format!("round {round}"))
+            );
+        }
+    });
+}
+
+#[test]
+fn bind_and_connect_after_close_are_refused() {
+    run(10, async {
+        let s = Socket::new(SocketType::Pull).unwrap();
+        s.close().await;
+        assert!(matches!(
+            s.bind("tcp://127.0.0.1:0").await,
+            Err(actormq::Error::Closed(_))
+        ));
+        assert!(matches!(
+            s.connect("tcp://127.0.0.1:1").await,
+            Err(actormq::Error::Closed(_))
+        ));
+        assert!(matches!(s.recv().await, Err(actormq::Error::Closed(_))));
+    });
+}
+
+#[test]
+fn a_socket_handle_works_from_another_thread() {
+    // The PULL's actors run on one thread's System; the application receives on another
+    // thread, so every hand-over crosses threads (the batched queues and their wake-ups).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        actix::System::new().block_on(async move {
+            let pull = Socket::new(SocketType::Pull).unwrap();
+            let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+            tx.send((pull, ep)).unwrap();
+            // keep this System running while the other thread works
+            tokio::time::sleep(std::time::Duration::from_secs(20)).await;
+        })
+    });
+    let (pull, ep) = rx.recv().unwrap();
+    let consumer = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            for i in 0..100_000u32 {
+                let m = tokio::time::timeout(std::time::Duration::from_secs(10), pull.recv())
+                    .await
+                    .expect("recv hung")
+                    .unwrap();
+                assert_eq!(m.frames()[0], i.to_be_bytes()[..]);
+            }
+        })
+    });
+    run(20, async move {
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect(&ep).await.unwrap();
+        for i in 0..100_000u32 {
+            push.send(i.to_be_bytes().to_vec()).await.unwrap();
+        }
+        push.close().await;
+    });
+    consumer.join().unwrap();
+    drop(server);
+}

@@ -97,7 +97,8 @@ impl Actor for ConnectionActor {
                     peer,
                     endpoint,
                 } => {
-                    let span = tracing::info_span!("connection", %endpoint, %peer);
+                    let span =
+                        tracing::info_span!(parent: &link.ctx.span, "connection", %endpoint, %peer);
                     link.ctx.emit(SocketEvent::Accepted {
                         endpoint,
                         peer: peer.clone(),
@@ -165,7 +166,8 @@ impl Link {
             match transport.connect(&endpoint).await {
                 Ok((stream, peer)) => {
                     attempt = 0;
-                    let span = tracing::info_span!("connection", %endpoint, %peer);
+                    let span =
+                        tracing::info_span!(parent: &self.ctx.span, "connection", %endpoint, %peer);
                     self.ctx.emit(SocketEvent::Connected {
                         endpoint: endpoint.clone(),
                         peer: peer.clone(),
@@ -258,12 +260,14 @@ impl Link {
             out: out.clone(),
             inq: inq.clone(),
         };
+        // Registered before the socket can route to it, so that a Close arriving from now on
+        // flushes this queue instead of dropping the session.
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         match self.socket.send(up).await {
             Ok(Ok(())) => {}
             Ok(Err(reason)) => return format!("refused by the socket: {reason}"),
             Err(_) => return "socket is gone".to_string(),
         }
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         if self.closing() {
             out.close();
         }

@@ -57,10 +57,10 @@ impl SendQueue {
     }
 
     pub(crate) fn try_push(&self, msg: Multipart) -> Pushed {
+        let mut inner = lock(&self.inner);
         if self.closed.load(Ordering::Acquire) {
             return Pushed::Closed;
         }
-        let mut inner = lock(&self.inner);
         if inner.queue.len() + inner.taken >= self.cap {
             return Pushed::Full(msg);
         }
@@ -113,10 +113,19 @@ impl SendQueue {
         inner.queue.is_empty() && inner.taken == 0
     }
 
-    /// Drops what is queued and refuses further sends.
-    pub(crate) fn close(&self) {
+    /// Refuses further sends; what is queued stays to be delivered.
+    pub(crate) fn seal(&self) {
+        let _inner = lock(&self.inner);
         self.closed.store(true, Ordering::Release);
-        lock(&self.inner).queue.clear();
+        self.space.notify_waiters();
+    }
+
+    /// Refuses further sends and drops what is queued.
+    pub(crate) fn close(&self) {
+        let mut inner = lock(&self.inner);
+        self.closed.store(true, Ordering::Release);
+        inner.queue.clear();
+        drop(inner);
         self.space.notify_waiters();
     }
 }
@@ -222,12 +231,12 @@ impl PeerOut {
 
     pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Outgoing>) {
         let mut q = lock(&self.queue);
-        let before = q.len();
         q.extend(items);
-        let added = q.len() - before;
+        // the mirror of the length is written under the lock, so it never disagrees with it
+        self.len.store(q.len(), Ordering::Release);
+        let any = !q.is_empty();
         drop(q);
-        if added > 0 {
-            self.len.fetch_add(added, Ordering::AcqRel);
+        if any {
             self.wake.notify_one();
         }
     }
@@ -238,8 +247,10 @@ impl PeerOut {
 
     /// Takes everything queued; returns it with the queue length before.
     pub(crate) fn take_all(&self) -> (VecDeque<Outgoing>, usize) {
-        let batch = std::mem::take(&mut *lock(&self.queue));
-        let before = self.len.fetch_sub(batch.len(), Ordering::AcqRel);
+        let mut q = lock(&self.queue);
+        let batch = std::mem::take(&mut *q);
+        self.len.store(0, Ordering::Release);
+        let before = batch.len();
         (batch, before)
     }
 
@@ -276,15 +287,21 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        let n = msgs.len();
-        lock(&self.queue).extend(msgs);
-        self.len.fetch_add(n, Ordering::AcqRel) == 0
+        let mut q = lock(&self.queue);
+        let was_empty = q.is_empty();
+        q.extend(msgs);
+        self.len.store(q.len(), Ordering::Release);
+        was_empty
     }
 
     /// Pops one message, waking the reader when this takes the queue below `hwm`.
     pub(crate) fn pop(&self, hwm: usize) -> Option<Multipart> {
-        let msg = lock(&self.queue).pop_front()?;
-        if self.len.fetch_sub(1, Ordering::AcqRel) == hwm {
+        let mut q = lock(&self.queue);
+        let msg = q.pop_front()?;
+        let len = q.len();
+        self.len.store(len, Ordering::Release);
+        drop(q);
+        if len + 1 == hwm {
             self.space.notify_one();
         }
         Some(msg)

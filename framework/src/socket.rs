@@ -83,15 +83,15 @@ impl Socket {
             send: SendQueue::new(options.sndhwm),
             recv: RecvQueue::new(),
         });
+        let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
         let ctx = Arc::new(SocketCtx {
             socket_type,
             options,
             events,
+            span,
         });
         let pattern = actormq_patterns::for_type(socket_type);
-        let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
-        let actor = span.in_scope(|| SocketActor::new(ctx.clone(), shared.clone(), pattern));
-        let addr = actor.start();
+        let addr = SocketActor::new(ctx.clone(), shared.clone(), pattern).start();
         Ok(Socket {
             inner: Arc::new(Inner { addr, shared, ctx }),
         })

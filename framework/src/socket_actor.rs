@@ -28,11 +28,17 @@ pub(crate) struct SocketCtx {
     pub(crate) socket_type: SocketType,
     pub(crate) options: SocketOptions,
     pub(crate) events: broadcast::Sender<SocketEvent>,
+    /// The `socket` tracing span (type, id): parent of every connection span.
+    pub(crate) span: tracing::Span,
 }
 
 impl SocketCtx {
     /// Publishes an event to monitors and to `tracing`.
     pub(crate) fn emit(&self, event: SocketEvent) {
+        // Inside a connection's span the event is already in the socket's; elsewhere enter it.
+        let _entered = tracing::Span::current()
+            .is_none()
+            .then(|| self.span.enter());
         match &event {
             SocketEvent::Listening { endpoint } => tracing::info!(%endpoint, "listening"),
             SocketEvent::Accepted { endpoint, peer } => {
@@ -160,29 +166,40 @@ impl SocketActor {
 
     /// Fair-queues inbound messages into the application's ready queue.
     fn pump(&mut self) {
-        let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
-        let rcvhwm = self.ctx.options.rcvhwm;
-        let mut ready = Vec::new();
-        while ready.len() < room {
-            let peers = &self.peers;
-            let pattern = &self.pattern;
-            let next = self.readable.next_where(|p| {
-                peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p)
-            });
-            let Some(id) = next else { break };
-            let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
-                break;
-            };
-            if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
-                ready.push(msg);
+        loop {
+            let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
+            let rcvhwm = self.ctx.options.rcvhwm;
+            let mut ready = Vec::new();
+            while ready.len() < room {
+                let peers = &self.peers;
+                let pattern = &self.pattern;
+                let next = self.readable.next_where(|p| {
+                    peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p)
+                });
+                let Some(id) = next else { break };
+                let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
+                    break;
+                };
+                if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                    ready.push(msg);
+                }
+            }
+            let full = ready.len() >= room;
+            self.shared.recv.push_batch(ready);
+            self.stage_outbox();
+            self.commit();
+            if !full || !self.peers.values().any(|e| e.inq.len() > 0) {
+                return;
+            }
+            self.shared.recv.backlog.store(true, Ordering::Release);
+            // The application (maybe on another thread) may have drained the ready queue before
+            // it could see the flag: if so, nobody would ask again, so go on pumping now.
+            if self.shared.recv.len() > RECV_BATCH / 2
+                || !self.shared.recv.backlog.swap(false, Ordering::AcqRel)
+            {
+                return;
             }
         }
-        if ready.len() >= room && self.peers.values().any(|e| e.inq.len() > 0) {
-            self.shared.recv.backlog.store(true, Ordering::Release);
-        }
-        self.shared.recv.push_batch(ready);
-        self.stage_outbox();
-        self.commit();
     }
 
     fn try_finish(&mut self, ctx: &mut Context<Self>) {
@@ -320,6 +337,9 @@ impl Handler<Bind> for SocketActor {
     type Result = ResponseActFuture<Self, Result<Endpoint, Error>>;
 
     fn handle(&mut self, Bind(endpoint): Bind, _ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Box::pin(fut::ready(Err(Error::Closed(self.ctx.socket_type))));
+        }
         let transport = match transport_for(&endpoint) {
             Ok(t) => t,
             Err(e) => return Box::pin(fut::ready(Err(e.into()))),
@@ -327,6 +347,10 @@ impl Handler<Bind> for SocketActor {
         let bind = async move { transport.bind(&endpoint).await };
         Box::pin(bind.into_actor(self).map(|res, act, ctx| {
             let listener = res?;
+            if act.closing {
+                // closed while binding: release the endpoint at once
+                return Err(Error::Closed(act.ctx.socket_type));
+            }
             let endpoint = listener.local_endpoint().clone();
             act.listeners
                 .push(ListenerActor::new(listener, ctx.address()).start());
@@ -342,6 +366,9 @@ impl Handler<Connect> for SocketActor {
     type Result = Result<(), Error>;
 
     fn handle(&mut self, Connect(endpoint): Connect, ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err(Error::Closed(self.ctx.socket_type));
+        }
         transport_for(&endpoint)?;
         self.start_connection(ctx, Origin::Connect { endpoint });
         Ok(())
@@ -409,7 +436,7 @@ impl Handler<PeerUp> for SocketActor {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: PeerUp, ctx: &mut Self::Context) -> Self::Result {
-        if self.closing {
+        if self.close_sent {
             return Err("the socket is closing".into());
         }
         let id = msg.peer.id;
@@ -472,6 +499,8 @@ impl Handler<CloseSocket> for SocketActor {
             return;
         }
         self.closing = true;
+        // what was sent before close is still delivered; nothing after it is taken
+        self.shared.send.seal();
         for l in self.listeners.drain(..) {
             l.do_send(StopListening);
         }

@@ -8,6 +8,9 @@ use crate::Multipart;
 /// Largest command body accepted (READY metadata, subscriptions): 1 MiB.
 pub const MAX_COMMAND_SIZE: u64 = 1 << 20;
 
+/// Frames smaller than this are copied out of the read buffer; larger ones are shared with it.
+const COPY_BELOW: usize = 1024;
+
 /// What the decoder produces: a whole message or a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbound {
@@ -77,10 +80,12 @@ impl Decoder {
                     return Err(ProtocolError::MessageTooLarge { size: total, max });
                 }
             }
-            // `size` is now bounded by a limit, so it fits in usize on 64-bit targets; on
-            // smaller ones an impossible size is simply never complete.
             let Ok(size) = usize::try_from(size) else {
-                return Ok(None);
+                // only on targets with a usize smaller than 64 bits
+                return Err(ProtocolError::MessageTooLarge {
+                    size,
+                    max: usize::MAX as u64,
+                });
             };
             let needed = header.saturating_add(size);
             if buf.len() < needed {
@@ -89,7 +94,15 @@ impl Decoder {
                 return Ok(None);
             }
             buf.advance(header);
-            let body = buf.split_to(size).freeze();
+            let body = if size < COPY_BELOW {
+                // A small frame is copied out, so that it does not keep the whole read buffer
+                // alive while it waits in a queue.
+                let body = Bytes::copy_from_slice(&buf[..size]);
+                buf.advance(size);
+                body
+            } else {
+                buf.split_to(size).freeze()
+            };
             if is_command {
                 return Ok(Some(Inbound::Command(Command::decode_body(&body)?)));
             }
