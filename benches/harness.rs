@@ -107,17 +107,19 @@ impl PushPull for Actormq {
         let (push, msg, progress) = (&self.push, &self.msg, &self.progress);
         self.sys.block_on(async move {
             let start = Instant::now();
-            let done = progress.done.notified();
-            tokio::pin!(done);
-            done.as_mut().enable();
             for _ in 0..n {
                 push.send(msg.clone()).await.unwrap();
             }
-            while progress.received.load(Ordering::Acquire) < target {
-                tokio::select! {
-                    _ = &mut done => {}
-                    _ = tokio::time::sleep(Duration::from_millis(5)) => {}
+            // Wait on this thread's runtime (the socket's writer runs here too): a fresh
+            // registration each round, so a spent or stale wake-up cannot make this spin.
+            loop {
+                let done = progress.done.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
+                if progress.received.load(Ordering::Acquire) >= target {
+                    break;
                 }
+                let _ = tokio::time::timeout(Duration::from_millis(5), done).await;
             }
             start.elapsed()
         })

@@ -1,4 +1,4 @@
-//! Interop with real libzmq (4.3.5, built from source by the `zmq` crate): every direction of
+//! Interop with real libzmq (4.3.4, built from source by the `zmq` crate): every direction of
 //! PUB/SUB and PUSH/PULL, with actormq binding and with actormq connecting.
 
 mod common;
