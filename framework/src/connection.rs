@@ -265,7 +265,14 @@ impl Link {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         match self.socket.send(up).await {
             Ok(Ok(())) => {}
-            Ok(Err(reason)) => return format!("refused by the socket: {reason}"),
+            Ok(Err(reason)) => {
+                // tell the peer why before hanging up, as a handshake refusal does
+                let mut error = BytesMut::new();
+                encode_command(&Command::Error(reason.clone()), &mut error);
+                let _ = wr.write_all(&error).await;
+                let _ = wr.flush().await;
+                return format!("refused by the socket: {reason}");
+            }
             Err(_) => return "socket is gone".to_string(),
         }
         if self.closing() {

@@ -8,9 +8,6 @@ pub enum Error {
     /// An endpoint, transport or protocol error.
     #[error(transparent)]
     Transport(#[from] actormq_transports::Error),
-    /// This socket type is not implemented yet.
-    #[error("{0} sockets are not implemented yet (available: PUB, SUB, PUSH, PULL)")]
-    Unsupported(SocketType),
     /// The socket type cannot do this (a SUB cannot send, a PUB cannot subscribe, ...).
     #[error("{socket_type} socket: {reason}")]
     Refused {

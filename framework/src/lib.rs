@@ -25,9 +25,11 @@ mod error;
 mod event;
 mod listener;
 mod options;
+pub mod proxy;
 mod queues;
 mod socket;
 mod socket_actor;
+mod turn;
 
 pub use actormq_patterns as patterns;
 pub use actormq_transports as transports;
@@ -35,4 +37,5 @@ pub use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
 pub use error::{Error, Result};
 pub use event::SocketEvent;
 pub use options::{SocketOptions, DEFAULT_MAXMSGSIZE};
+pub use proxy::{proxy, Device, Proxy};
 pub use socket::Socket;

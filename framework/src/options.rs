@@ -41,6 +41,17 @@ pub struct SocketOptions {
     pub routing_id: Bytes,
     /// Deadline of the ZMTP handshake (`ZMQ_HANDSHAKE_IVL`). Default 30 s.
     pub handshake_ivl: Duration,
+    /// REQ: allow a new request before the last one was answered (`ZMQ_REQ_RELAXED`).
+    pub req_relaxed: bool,
+    /// REQ: match replies to requests by a request id (`ZMQ_REQ_CORRELATE`).
+    pub req_correlate: bool,
+    /// ROUTER: sending to an unknown or full peer is an error, not a silent drop
+    /// (`ZMQ_ROUTER_MANDATORY`).
+    pub router_mandatory: bool,
+    /// ROUTER: a new peer may take over a routing id in use (`ZMQ_ROUTER_HANDOVER`).
+    pub router_handover: bool,
+    /// XPUB: show every subscription, not only the first per topic (`ZMQ_XPUB_VERBOSE`).
+    pub xpub_verbose: bool,
 }
 
 impl Default for SocketOptions {
@@ -54,6 +65,11 @@ impl Default for SocketOptions {
             maxmsgsize: Some(DEFAULT_MAXMSGSIZE),
             routing_id: Bytes::new(),
             handshake_ivl: Duration::from_secs(30),
+            req_relaxed: false,
+            req_correlate: false,
+            router_mandatory: false,
+            router_handover: false,
+            xpub_verbose: false,
         }
     }
 }
@@ -92,6 +108,17 @@ impl SocketOptions {
             return bad("reconnect_ivl", "must be more than zero");
         }
         Ok(())
+    }
+
+    /// The options the socket's pattern reads.
+    pub(crate) fn pattern_options(&self) -> actormq_patterns::PatternOptions {
+        actormq_patterns::PatternOptions {
+            req_relaxed: self.req_relaxed,
+            req_correlate: self.req_correlate,
+            router_mandatory: self.router_mandatory,
+            router_handover: self.router_handover,
+            xpub_verbose: self.xpub_verbose,
+        }
     }
 
     /// The reconnect delay after `attempt` failed attempts in a row.

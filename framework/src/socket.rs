@@ -10,14 +10,20 @@ use tokio::sync::{broadcast, oneshot};
 use crate::event::SocketEvent;
 use crate::queues::{Pushed, RecvQueue, SendQueue};
 use crate::socket_actor::{
-    next_id, Bind, CloseSocket, Connect, Flush, Pump, Shared, SocketActor, SocketCtx, Subscribe,
+    next_id, Bind, CloseSocket, Connect, Flush, Pump, SendNow, Shared, SocketActor, SocketCtx,
+    Subscribe,
 };
+use crate::turn::Turn;
 use crate::{Error, Result, SocketOptions};
 
 struct Inner {
     addr: Addr<SocketActor>,
     shared: Arc<Shared>,
     ctx: Arc<SocketCtx>,
+    turn: Turn,
+    /// Sends go through the actor and report the pattern's refusal (ROUTER with
+    /// `router_mandatory`).
+    sync_send: bool,
 }
 
 impl Drop for Inner {
@@ -75,9 +81,6 @@ impl Socket {
     /// A socket of the given type with the given options.
     pub fn with_options(socket_type: SocketType, options: SocketOptions) -> Result<Socket> {
         options.validate()?;
-        if !actormq_patterns::is_supported(socket_type) {
-            return Err(Error::Unsupported(socket_type));
-        }
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
             send: SendQueue::new(options.sndhwm),
@@ -90,10 +93,18 @@ impl Socket {
             events,
             span,
         });
-        let pattern = actormq_patterns::for_type(socket_type);
+        let pattern = actormq_patterns::for_type(socket_type, &ctx.options.pattern_options());
         let addr = SocketActor::new(ctx.clone(), shared.clone(), pattern).start();
+        let turn = Turn::new(socket_type, ctx.options.req_relaxed);
+        let sync_send = socket_type == SocketType::Router && ctx.options.router_mandatory;
         Ok(Socket {
-            inner: Arc::new(Inner { addr, shared, ctx }),
+            inner: Arc::new(Inner {
+                addr,
+                shared,
+                ctx,
+                turn,
+                sync_send,
+            }),
         })
     }
 
@@ -139,27 +150,42 @@ impl Socket {
             .map_err(|_| self.closed())?
     }
 
-    fn check_can_send(&self) -> Result<()> {
-        match self.socket_type() {
-            SocketType::Sub | SocketType::Pull => Err(Error::Refused {
-                socket_type: self.socket_type(),
-                reason: "this socket type cannot send".into(),
-            }),
-            _ => Ok(()),
+    fn refused(&self, reason: &str) -> Error {
+        Error::Refused {
+            socket_type: self.socket_type(),
+            reason: reason.into(),
         }
     }
 
-    /// Queues a message. Waits while the socket's send queue is at `sndhwm` (PUSH with no peer
-    /// able to take more); a PUB never waits for its subscribers, it drops for slow ones.
+    /// After a message went into the send queue: wake the actor if needed, note the turn.
+    fn queued(&self, wake: bool) {
+        if wake {
+            self.inner.addr.do_send(Flush);
+        }
+        self.inner.turn.sent();
+    }
+
+    /// Queues a message. Waits while the socket's send queue is at `sndhwm` (PUSH, DEALER, PAIR
+    /// or REQ with no peer able to take more); a PUB never waits for its subscribers, it drops
+    /// for slow ones. A REQ must receive the reply before sending again, a REP must receive a
+    /// request before replying: out of turn is [`Error::Refused`]. A ROUTER with
+    /// `router_mandatory` reports an unknown or full peer as [`Error::Refused`] /
+    /// [`Error::WouldBlock`].
     pub async fn send(&self, msg: impl Into<Multipart>) -> Result<()> {
-        self.check_can_send()?;
+        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
         let mut msg = msg.into();
+        if self.inner.sync_send {
+            return self
+                .inner
+                .addr
+                .send(SendNow(msg))
+                .await
+                .map_err(|_| self.closed())?;
+        }
         loop {
             match self.inner.shared.send.try_push(msg) {
                 Pushed::Queued { wake } => {
-                    if wake {
-                        self.inner.addr.do_send(Flush);
-                    }
+                    self.queued(wake);
                     return Ok(());
                 }
                 Pushed::Full(m) => {
@@ -172,13 +198,16 @@ impl Socket {
     }
 
     /// Queues a message if there is room now, else [`Error::WouldBlock`] (like `ZMQ_DONTWAIT`).
+    /// A ROUTER with `router_mandatory` sends through [`Socket::send`] only.
     pub fn try_send(&self, msg: impl Into<Multipart>) -> Result<()> {
-        self.check_can_send()?;
+        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
+        if self.inner.sync_send {
+            return Err(self
+                .refused("with router_mandatory, send with `send().await` to learn the outcome"));
+        }
         match self.inner.shared.send.try_push(msg.into()) {
             Pushed::Queued { wake } => {
-                if wake {
-                    self.inner.addr.do_send(Flush);
-                }
+                self.queued(wake);
                 Ok(())
             }
             Pushed::Full(_) => Err(Error::WouldBlock(self.socket_type())),
@@ -188,6 +217,7 @@ impl Socket {
 
     /// Receives the next message, waiting for one. Errors once the socket is closed and drained.
     pub async fn recv(&self) -> Result<Multipart> {
+        self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
         loop {
             if let Some(msg) = self.try_recv_now() {
                 return Ok(msg);
@@ -201,6 +231,7 @@ impl Socket {
 
     /// Receives a message if one is ready, else [`Error::WouldBlock`].
     pub fn try_recv(&self) -> Result<Multipart> {
+        self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
         match self.try_recv_now() {
             Some(msg) => Ok(msg),
             None if self.inner.shared.recv.is_closed() => Err(self.closed()),
@@ -213,6 +244,7 @@ impl Socket {
         if pump {
             self.inner.addr.do_send(Pump);
         }
+        self.inner.turn.received();
         Some(msg)
     }
 

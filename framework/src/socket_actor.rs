@@ -83,6 +83,16 @@ struct PeerEntry {
     staged: Vec<Outgoing>,
 }
 
+/// Whether a peer can take one more message: its writer's queue plus what this batch staged
+/// for it stays under the high-water mark.
+fn room_in(peers: &HashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
+    move |p| {
+        peers
+            .get(&p)
+            .is_some_and(|e| e.out.len() + e.staged.len() < hwm)
+    }
+}
+
 /// The actor behind a [`crate::Socket`].
 pub(crate) struct SocketActor {
     ctx: Arc<SocketCtx>,
@@ -143,13 +153,10 @@ impl SocketActor {
         let mut batch = self.shared.send.take_all();
         let hwm = self.ctx.options.sndhwm;
         while let Some(msg) = batch.pop_front() {
-            let peers = &self.peers;
-            let room = |p: PeerId| {
-                peers
-                    .get(&p)
-                    .is_some_and(|e| e.out.len() + e.staged.len() < hwm)
-            };
-            match self.pattern.send(msg, &room, &mut self.outbox) {
+            let outcome = self
+                .pattern
+                .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
+            match outcome {
                 SendOutcome::Sent | SendOutcome::Dropped => {}
                 SendOutcome::Wait(msg) => {
                     batch.push_front(msg);
@@ -249,7 +256,8 @@ impl SocketActor {
         }
         self.shared.recv.push_batch(ready);
         self.readable.remove(id);
-        self.pattern.peer_left(id);
+        let told = self.pattern.peer_left(id);
+        self.shared.recv.push_batch(told);
         self.dirty.retain(|&p| p != id);
     }
 }
@@ -272,6 +280,12 @@ pub(crate) struct Connect(pub(crate) Endpoint);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct Flush;
+
+/// Route one message now and report whether the pattern refused it (ROUTER with
+/// `router_mandatory`, whose errors the application must see).
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct SendNow(pub(crate) actormq_transports::Multipart);
 
 /// The application drained the ready queue and peers hold more.
 #[derive(Message)]
@@ -407,6 +421,32 @@ impl Handler<Flush> for SocketActor {
     }
 }
 
+impl Handler<SendNow> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, SendNow(msg): SendNow, ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err(Error::Closed(self.ctx.socket_type));
+        }
+        // whatever was queued before goes first
+        self.route_pending(ctx);
+        let hwm = self.ctx.options.sndhwm;
+        let outcome = self
+            .pattern
+            .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
+        self.stage_outbox();
+        self.commit();
+        match outcome {
+            SendOutcome::Sent | SendOutcome::Dropped => Ok(()),
+            SendOutcome::Wait(_) => Err(Error::WouldBlock(self.ctx.socket_type)),
+            SendOutcome::Refused(_, reason) => Err(Error::Refused {
+                socket_type: self.ctx.socket_type,
+                reason,
+            }),
+        }
+    }
+}
+
 impl Handler<Pump> for SocketActor {
     type Result = ();
     fn handle(&mut self, _: Pump, _ctx: &mut Self::Context) {
@@ -449,7 +489,12 @@ impl Handler<PeerUp> for SocketActor {
             },
         );
         self.readable.add(id);
-        self.pattern.peer_joined(msg.peer, &mut self.outbox);
+        if let Err(reason) = self.pattern.peer_joined(msg.peer, &mut self.outbox) {
+            self.peers.remove(&id);
+            self.readable.remove(id);
+            self.outbox.drain();
+            return Err(reason);
+        }
         self.stage_outbox();
         self.commit();
         // messages queued while no peer could take them go now

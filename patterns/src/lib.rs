@@ -9,10 +9,10 @@
 //! use actormq_patterns::{for_type, Outbox, Peer, SendOutcome};
 //! use actormq_transports::{Multipart, SocketType};
 //!
-//! let mut push = for_type(SocketType::Push);
+//! let mut push = for_type(SocketType::Push, &Default::default());
 //! let mut out = Outbox::default();
-//! push.peer_joined(Peer::new(1, SocketType::Pull), &mut out);
-//! push.peer_joined(Peer::new(2, SocketType::Pull), &mut out);
+//! push.peer_joined(Peer::new(1, SocketType::Pull), &mut out).unwrap();
+//! push.peer_joined(Peer::new(2, SocketType::Pull), &mut out).unwrap();
 //! for _ in 0..4 {
 //!     assert!(matches!(push.send(Multipart::from("task"), &|_| true, &mut out), SendOutcome::Sent));
 //! }
@@ -23,19 +23,69 @@
 use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;
 
+mod dealer;
+mod envelope;
 mod fair;
+mod pair;
 mod r#pub;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
 mod sub;
 mod subscriptions;
+mod xpub;
+mod xsub;
 
+pub use dealer::Dealer;
+pub use envelope::split_envelope;
 pub use fair::FairQueue;
+pub use pair::Pair;
 pub use pull::Pull;
 pub use push::Push;
 pub use r#pub::Pub;
+pub use rep::Rep;
+pub use req::Req;
+pub use router::Router;
 pub use sub::Sub;
 pub use subscriptions::Subscriptions;
+pub use xpub::XPub;
+pub use xsub::XSub;
+
+/// Options that change a pattern's behaviour, named after libzmq's socket options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatternOptions {
+    /// REQ: allow a new request before the reply to the last one (`ZMQ_REQ_RELAXED`); the
+    /// earlier request is abandoned and its reply, if it comes, is dropped.
+    pub req_relaxed: bool,
+    /// REQ: put a request id in front of each request and accept only the reply that carries
+    /// it back (`ZMQ_REQ_CORRELATE`).
+    pub req_correlate: bool,
+    /// ROUTER: a message to an unknown or full peer is an error instead of silently dropped
+    /// (`ZMQ_ROUTER_MANDATORY`).
+    pub router_mandatory: bool,
+    /// ROUTER: a new peer with a routing id already in use takes it over, instead of being
+    /// refused (`ZMQ_ROUTER_HANDOVER`).
+    pub router_handover: bool,
+    /// XPUB: pass every subscription to the application, not only the first for a topic
+    /// (`ZMQ_XPUB_VERBOSE`).
+    pub xpub_verbose: bool,
+}
+
+/// Whether a message is a subscription (`0x01topic`) or cancellation (`0x00topic`), in the form
+/// ZMTP 3.0 peers send and XPUB applications see: one frame whose first byte is 1 or 0.
+pub fn parse_subscription(msg: &Multipart) -> Option<(bool, &[u8])> {
+    if msg.len() != 1 {
+        return None;
+    }
+    let frame = msg.first()?;
+    match frame.first() {
+        Some(1) => Some((true, &frame[1..])),
+        Some(0) => Some((false, &frame[1..])),
+        _ => None,
+    }
+}
 
 /// Identifies one live connection of a socket.
 pub type PeerId = u64;
@@ -116,11 +166,13 @@ pub trait Pattern: Send + 'static {
     fn socket_type(&self) -> SocketType;
 
     /// A peer completed its handshake. The pattern may queue messages to it (SUB sends its
-    /// subscriptions).
-    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox);
+    /// subscriptions), or refuse it with a reason (a second PAIR peer, a ROUTER peer whose
+    /// routing id is taken); a refused peer is disconnected.
+    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String>;
 
-    /// A peer is gone; forget it.
-    fn peer_left(&mut self, peer: PeerId);
+    /// A peer is gone; forget it. Returns messages for the application, if any (XPUB tells it
+    /// of subscriptions that no peer holds any more).
+    fn peer_left(&mut self, peer: PeerId) -> Vec<Multipart>;
 
     /// Routes an application message: queue it to peers in `out`, or say why not.
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome;
@@ -168,40 +220,22 @@ pub fn cancel_message(topic: &[u8]) -> Multipart {
     Multipart::from(v)
 }
 
-/// Builds the pattern of a socket type. Types not implemented yet (see [`is_supported`]) get a
-/// stand-in that refuses every send and drops every receive; the framework refuses to create
-/// sockets of those types before it gets here.
-pub fn for_type(socket_type: SocketType) -> Box<dyn Pattern> {
+/// Builds the pattern of a socket type.
+pub fn for_type(socket_type: SocketType, options: &PatternOptions) -> Box<dyn Pattern> {
     match socket_type {
         SocketType::Pub => Box::new(Pub::default()),
         SocketType::Sub => Box::new(Sub::default()),
+        SocketType::XPub => Box::new(XPub::new(options.xpub_verbose)),
+        SocketType::XSub => Box::new(XSub::default()),
         SocketType::Push => Box::new(Push::default()),
         SocketType::Pull => Box::new(Pull),
-        other => Box::new(Unsupported(other)),
-    }
-}
-
-/// Whether this crate implements the pattern of a socket type yet.
-pub fn is_supported(socket_type: SocketType) -> bool {
-    matches!(
-        socket_type,
-        SocketType::Pub | SocketType::Sub | SocketType::Push | SocketType::Pull
-    )
-}
-
-/// Stands in for a type not implemented yet: refuses every send, drops every receive.
-struct Unsupported(SocketType);
-
-impl Pattern for Unsupported {
-    fn socket_type(&self) -> SocketType {
-        self.0
-    }
-    fn peer_joined(&mut self, _peer: Peer, _out: &mut Outbox) {}
-    fn peer_left(&mut self, _peer: PeerId) {}
-    fn send(&mut self, msg: Multipart, _room: &dyn Capacity, _out: &mut Outbox) -> SendOutcome {
-        SendOutcome::Refused(msg, format!("{} sockets are not implemented yet", self.0))
-    }
-    fn recv(&mut self, _peer: PeerId, _msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
-        None
+        SocketType::Req => Box::new(Req::new(options.req_relaxed, options.req_correlate)),
+        SocketType::Rep => Box::new(Rep::default()),
+        SocketType::Dealer => Box::new(Dealer::default()),
+        SocketType::Router => Box::new(Router::new(
+            options.router_mandatory,
+            options.router_handover,
+        )),
+        SocketType::Pair => Box::new(Pair::default()),
     }
 }

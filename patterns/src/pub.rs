@@ -1,37 +1,18 @@
 //! PUB (RFC 29/PUBSUB): fan out to the subscribers whose prefixes match the first frame; drop
-//! for a subscriber whose queue is full.
-
-use std::collections::HashMap;
+//! for a subscriber whose queue is full. It is an XPUB that keeps subscriptions to itself.
 
 use actormq_transports::{Multipart, SocketType};
 
-use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome, Subscriptions};
+use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome, XPub};
 
 /// The PUB pattern. Subscriptions arrive as messages `0x01prefix` / `0x00prefix` (ZMTP 3.0
 /// form; the connection turns 3.1 SUBSCRIBE/CANCEL commands into the same).
-#[derive(Debug, Default)]
-pub struct Pub {
-    subscribers: HashMap<PeerId, Subscriptions>,
-    order: Vec<PeerId>,
-}
+#[derive(Debug)]
+pub struct Pub(XPub);
 
-impl Pub {
-    /// Applies a subscription message from a peer; true when it was one.
-    pub(crate) fn apply_subscription(subs: &mut Subscriptions, msg: &Multipart) -> bool {
-        let Some(first) = msg.first() else {
-            return false;
-        };
-        match first.first() {
-            Some(1) => {
-                subs.add(&first[1..]);
-                true
-            }
-            Some(0) => {
-                subs.remove_all(&first[1..]);
-                true
-            }
-            _ => false,
-        }
+impl Default for Pub {
+    fn default() -> Self {
+        Pub(XPub::silent())
     }
 }
 
@@ -40,42 +21,21 @@ impl Pattern for Pub {
         SocketType::Pub
     }
 
-    fn peer_joined(&mut self, peer: Peer, _out: &mut Outbox) {
-        self.subscribers.entry(peer.id).or_default();
-        self.order.push(peer.id);
+    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
+        self.0.peer_joined(peer, out)
     }
 
-    fn peer_left(&mut self, peer: PeerId) {
-        self.subscribers.remove(&peer);
-        self.order.retain(|&p| p != peer);
+    fn peer_left(&mut self, peer: PeerId) -> Vec<Multipart> {
+        self.0.peer_left(peer)
     }
 
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
-        let topic: &[u8] = msg.first().map(|f| &f[..]).unwrap_or(&[]);
-        let mut sent = false;
-        for &peer in &self.order {
-            let matches = self
-                .subscribers
-                .get(&peer)
-                .is_some_and(|s| s.matches(topic));
-            if matches && room.has_room(peer) {
-                out.push(peer, msg.clone());
-                sent = true;
-            }
-        }
-        if sent {
-            SendOutcome::Sent
-        } else {
-            SendOutcome::Dropped
-        }
+        self.0.send(msg, room, out)
     }
 
-    fn recv(&mut self, peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
-        if let Some(subs) = self.subscribers.get_mut(&peer) {
-            Pub::apply_subscription(subs, &msg);
-        }
-        // Anything else a subscriber sends is ignored, as in libzmq.
-        None
+    fn recv(&mut self, peer: PeerId, msg: Multipart, out: &mut Outbox) -> Option<Multipart> {
+        // anything a subscriber sends besides subscriptions is ignored, as in libzmq
+        self.0.recv(peer, msg, out)
     }
 }
 
@@ -89,11 +49,13 @@ mod tests {
         let mut p = Pub::default();
         let mut out = Outbox::default();
         for id in 1..=3 {
-            p.peer_joined(Peer::new(id, SocketType::Sub), &mut out);
+            p.peer_joined(Peer::new(id, SocketType::Sub), &mut out)
+                .unwrap();
         }
-        p.recv(1, subscribe_message(b"weather"), &mut out);
+        assert_eq!(p.recv(1, subscribe_message(b"weather"), &mut out), None);
         p.recv(2, subscribe_message(b""), &mut out);
         p.recv(3, subscribe_message(b"sport"), &mut out);
+        assert_eq!(p.recv(3, Multipart::from("chatter"), &mut out), None);
         assert!(out.is_empty());
         assert_eq!(
             p.send(Multipart::from(["weather.1", "x"]), &|_| true, &mut out),
@@ -114,7 +76,7 @@ mod tests {
             p.send(Multipart::from("weather.3"), &|_| true, &mut out),
             SendOutcome::Dropped
         );
-        p.peer_left(3);
+        assert!(p.peer_left(3).is_empty());
         assert_eq!(
             p.send(Multipart::from("sport"), &|_| true, &mut out),
             SendOutcome::Dropped

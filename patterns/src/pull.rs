@@ -13,9 +13,13 @@ impl Pattern for Pull {
         SocketType::Pull
     }
 
-    fn peer_joined(&mut self, _peer: Peer, _out: &mut Outbox) {}
+    fn peer_joined(&mut self, _peer: Peer, _out: &mut Outbox) -> Result<(), String> {
+        Ok(())
+    }
 
-    fn peer_left(&mut self, _peer: PeerId) {}
+    fn peer_left(&mut self, _peer: PeerId) -> Vec<Multipart> {
+        Vec::new()
+    }
 
     fn send(&mut self, msg: Multipart, _room: &dyn Capacity, _out: &mut Outbox) -> SendOutcome {
         SendOutcome::Refused(msg, "PULL sockets cannot send (use PUSH)".into())

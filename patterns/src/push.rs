@@ -2,35 +2,27 @@
 
 use actormq_transports::{Multipart, SocketType};
 
-use crate::{Capacity, FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
+use crate::{Capacity, Dealer, Outbox, Pattern, Peer, PeerId, SendOutcome};
 
-/// The PUSH pattern.
+/// The PUSH pattern: a DEALER's outbound half.
 #[derive(Debug, Default)]
-pub struct Push {
-    peers: FairQueue,
-}
+pub struct Push(Dealer);
 
 impl Pattern for Push {
     fn socket_type(&self) -> SocketType {
         SocketType::Push
     }
 
-    fn peer_joined(&mut self, peer: Peer, _out: &mut Outbox) {
-        self.peers.add(peer.id);
+    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
+        self.0.peer_joined(peer, out)
     }
 
-    fn peer_left(&mut self, peer: PeerId) {
-        self.peers.remove(peer);
+    fn peer_left(&mut self, peer: PeerId) -> Vec<Multipart> {
+        self.0.peer_left(peer)
     }
 
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
-        match self.peers.next_where(|p| room.has_room(p)) {
-            Some(peer) => {
-                out.push(peer, msg);
-                SendOutcome::Sent
-            }
-            None => SendOutcome::Wait(msg),
-        }
+        self.0.send(msg, room, out)
     }
 
     fn recv(&mut self, _peer: PeerId, _msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
@@ -52,7 +44,8 @@ mod tests {
             SendOutcome::Wait(Multipart::from("x"))
         );
         for id in 1..=3 {
-            p.peer_joined(Peer::new(id, SocketType::Pull), &mut out);
+            p.peer_joined(Peer::new(id, SocketType::Pull), &mut out)
+                .unwrap();
         }
         for _ in 0..6 {
             assert_eq!(

@@ -1,34 +1,25 @@
 //! SUB (RFC 29/PUBSUB): sends its subscriptions to every publisher, including ones that arrive
-//! later, and receives what matches them.
+//! later, and receives what matches them. It is an XSUB that the application cannot send on.
 
 use actormq_transports::{Frame, Multipart, SocketType};
 
-use crate::{
-    cancel_message, subscribe_message, Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome,
-    Subscriptions,
-};
+use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome, XSub};
 
 /// The SUB pattern.
 #[derive(Debug, Default)]
-pub struct Sub {
-    subscriptions: Subscriptions,
-    peers: Vec<PeerId>,
-}
+pub struct Sub(XSub);
 
 impl Pattern for Sub {
     fn socket_type(&self) -> SocketType {
         SocketType::Sub
     }
 
-    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) {
-        for prefix in self.subscriptions.prefixes() {
-            out.push(peer.id, subscribe_message(prefix));
-        }
-        self.peers.push(peer.id);
+    fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
+        self.0.peer_joined(peer, out)
     }
 
-    fn peer_left(&mut self, peer: PeerId) {
-        self.peers.retain(|&p| p != peer);
+    fn peer_left(&mut self, peer: PeerId) -> Vec<Multipart> {
+        self.0.peer_left(peer)
     }
 
     fn send(&mut self, msg: Multipart, _room: &dyn Capacity, _out: &mut Outbox) -> SendOutcome {
@@ -38,28 +29,16 @@ impl Pattern for Sub {
         )
     }
 
-    fn recv(&mut self, _peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
-        // Publishers filter already; filter again so a foreign publisher cannot flood us with
-        // topics we did not ask for.
-        let topic: &[u8] = msg.first().map(|f| &f[..]).unwrap_or(&[]);
-        self.subscriptions.matches(topic).then_some(msg)
+    fn recv(&mut self, peer: PeerId, msg: Multipart, out: &mut Outbox) -> Option<Multipart> {
+        self.0.recv(peer, msg, out)
     }
 
     fn subscribe(&mut self, topic: Frame, out: &mut Outbox) -> Result<(), String> {
-        self.subscriptions.add(&topic);
-        for &peer in &self.peers {
-            out.push(peer, subscribe_message(&topic));
-        }
-        Ok(())
+        self.0.subscribe(topic, out)
     }
 
     fn unsubscribe(&mut self, topic: Frame, out: &mut Outbox) -> Result<(), String> {
-        if self.subscriptions.remove(&topic) {
-            for &peer in &self.peers {
-                out.push(peer, cancel_message(&topic));
-            }
-        }
-        Ok(())
+        self.0.unsubscribe(topic, out)
     }
 }
 
@@ -72,13 +51,15 @@ mod tests {
     fn subscriptions_reach_current_and_later_peers_and_filter() {
         let mut s = Sub::default();
         let mut out = Outbox::default();
-        s.peer_joined(Peer::new(1, SocketType::Pub), &mut out);
+        s.peer_joined(Peer::new(1, SocketType::Pub), &mut out)
+            .unwrap();
         s.subscribe(Bytes::from_static(b"A"), &mut out).unwrap();
         assert_eq!(
             out.drain().collect::<Vec<_>>(),
             [(1, Multipart::from(vec![1u8, b'A']))]
         );
-        s.peer_joined(Peer::new(2, SocketType::Pub), &mut out);
+        s.peer_joined(Peer::new(2, SocketType::Pub), &mut out)
+            .unwrap();
         assert_eq!(
             out.drain().collect::<Vec<_>>(),
             [(2, Multipart::from(vec![1u8, b'A']))]

@@ -53,6 +53,11 @@ impl Subscriptions {
         before != self.entries.len()
     }
 
+    /// Whether `prefix` itself is subscribed.
+    pub fn contains(&self, prefix: &[u8]) -> bool {
+        self.entries.iter().any(|(p, _)| p == prefix)
+    }
+
     /// Whether some prefix matches the start of `topic`.
     pub fn matches(&self, topic: &[u8]) -> bool {
         self.entries.iter().any(|(p, _)| topic.starts_with(p))
