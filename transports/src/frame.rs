@@ -16,7 +16,7 @@ pub type Frame = Bytes;
 /// assert_eq!(msg.frames()[1], "body");
 /// assert_eq!(msg.byte_len(), 9);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Multipart(Vec<Frame>);
 
 impl Multipart {
