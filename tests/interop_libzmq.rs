@@ -9,30 +9,9 @@ use std::time::Duration;
 
 use actormq::{Multipart, Socket, SocketEvent, SocketType};
 use common::*;
-use tokio::sync::oneshot;
-
-/// Runs `f` on its own thread with a libzmq context; the result arrives on the receiver.
-fn libzmq<T: Send + 'static>(
-    f: impl FnOnce(&zmq::Context) -> T + Send + 'static,
-) -> oneshot::Receiver<T> {
-    let (tx, rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let ctx = zmq::Context::new();
-        let _ = tx.send(f(&ctx));
-    });
-    rx
-}
 
 fn frames(m: &Multipart) -> Vec<Vec<u8>> {
     m.iter().map(|f| f.to_vec()).collect()
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Side {
-    /// actormq binds, libzmq connects.
-    WeBind,
-    /// libzmq binds, actormq connects.
-    TheyBind,
 }
 
 /// actormq PUB → libzmq SUB; the libzmq side subscribes to "w" and must see exactly the "w"

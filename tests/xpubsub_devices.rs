@@ -37,20 +37,29 @@ fn xpub_shows_first_subscriptions_and_last_cancels() {
         // the second "news" is not news to the application
         assert_eq!(xpub.recv().await.unwrap(), sub_msg("sport"));
         s1.unsubscribe("news").await.unwrap();
-        assert!(recv_within(&xpub, 200).await.is_none(), "s2 still holds news");
+        assert!(
+            recv_within(&xpub, 200).await.is_none(),
+            "s2 still holds news"
+        );
         // the last holder of both topics goes away: the application hears both cancels
         s2.close().await;
         let mut cancels = BTreeSet::new();
         cancels.insert(xpub.recv().await.unwrap());
         cancels.insert(xpub.recv().await.unwrap());
-        assert_eq!(cancels, BTreeSet::from([cancel_msg("news"), cancel_msg("sport")]));
+        assert_eq!(
+            cancels,
+            BTreeSet::from([cancel_msg("news"), cancel_msg("sport")])
+        );
     });
 }
 
 #[test]
 fn xpub_verbose_shows_every_subscription() {
     run(20, async {
-        let opts = SocketOptions { xpub_verbose: true, ..Default::default() };
+        let opts = SocketOptions {
+            xpub_verbose: true,
+            ..Default::default()
+        };
         let xpub = Socket::with_options(SocketType::XPub, opts).unwrap();
         let ep = xpub.bind("tcp://127.0.0.1:0").await.unwrap();
         for _ in 0..2 {
@@ -118,8 +127,12 @@ fn feed_relay_republishes_two_publishers() {
             }
         }
         for i in 0..20 {
-            up1.send(["feed".to_string(), format!("one {i}")]).await.unwrap();
-            up2.send(["feed".to_string(), format!("two {i}")]).await.unwrap();
+            up1.send(["feed".to_string(), format!("one {i}")])
+                .await
+                .unwrap();
+            up2.send(["feed".to_string(), format!("two {i}")])
+                .await
+                .unwrap();
             up1.send(["other", "filtered"]).await.unwrap();
         }
         let mut got = BTreeSet::new();
@@ -136,7 +149,10 @@ fn feed_relay_republishes_two_publishers() {
 #[test]
 fn forwarder_carries_subscriptions_upstream_and_messages_down() {
     run(30, async {
-        let (_fwd, front, back) = Device::Forwarder.start("tcp://127.0.0.1:0", "tcp://127.0.0.1:0").await.unwrap();
+        let (_fwd, front, back) = Device::Forwarder
+            .start("tcp://127.0.0.1:0", "tcp://127.0.0.1:0")
+            .await
+            .unwrap();
         let mut publishers = Vec::new();
         for _ in 0..2 {
             let p = Socket::new(SocketType::Pub).unwrap();
@@ -158,7 +174,9 @@ fn forwarder_carries_subscriptions_upstream_and_messages_down() {
         }
         for (i, p) in publishers.iter().enumerate() {
             for topic in ["weather.nyc", "sport.chess", "news"] {
-                p.send([topic.to_string(), format!("from {i}")]).await.unwrap();
+                p.send([topic.to_string(), format!("from {i}")])
+                    .await
+                    .unwrap();
             }
         }
         for (prefix, s) in &subs {
@@ -169,7 +187,19 @@ fn forwarder_carries_subscriptions_upstream_and_messages_down() {
                 }
             }
             let expected: BTreeSet<_> = (0..2)
-                .map(|i| (format!("{prefix}{}", if *prefix == "weather" { ".nyc" } else { ".chess" }), format!("from {i}")))
+                .map(|i| {
+                    (
+                        format!(
+                            "{prefix}{}",
+                            if *prefix == "weather" {
+                                ".nyc"
+                            } else {
+                                ".chess"
+                            }
+                        ),
+                        format!("from {i}"),
+                    )
+                })
                 .collect();
             assert_eq!(got, expected, "subscriber to {prefix}");
         }
@@ -199,7 +229,10 @@ fn a_proxy_pauses_resumes_captures_counts_and_terminates() {
 
         proxy.send(Pause).await.unwrap();
         producer.send("two").await.unwrap();
-        assert!(recv_within(&consumer, 300).await.is_none(), "a paused proxy forwarded");
+        assert!(
+            recv_within(&consumer, 300).await.is_none(),
+            "a paused proxy forwarded"
+        );
         proxy.send(Resume).await.unwrap();
         assert_eq!(consumer.recv().await.unwrap(), Multipart::from("two"));
 
@@ -212,7 +245,10 @@ fn a_proxy_pauses_resumes_captures_counts_and_terminates() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!proxy.connected(), "the proxy actor is still running");
         producer.send("three").await.unwrap();
-        assert!(recv_within(&consumer, 300).await.is_none(), "a terminated proxy forwarded");
+        assert!(
+            recv_within(&consumer, 300).await.is_none(),
+            "a terminated proxy forwarded"
+        );
     });
 }
 

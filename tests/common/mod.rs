@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use actormq::{Multipart, Socket, SocketEvent};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 /// Runs a test body in an actix System, failing it if it takes longer than `secs`.
 pub fn run<F: Future<Output = ()> + 'static>(secs: u64, body: F) {
@@ -75,4 +75,24 @@ pub async fn sync_subscription(publisher: &Socket, sub: &Socket, topic: &str) {
             }
         }
     }
+}
+
+/// Runs `f` on its own thread with a libzmq context; the result arrives on the receiver.
+pub fn libzmq<T: Send + 'static>(
+    f: impl FnOnce(&zmq::Context) -> T + Send + 'static,
+) -> oneshot::Receiver<T> {
+    let (tx, rx) = oneshot::channel();
+    std::thread::spawn(move || {
+        let ctx = zmq::Context::new();
+        let _ = tx.send(f(&ctx));
+    });
+    rx
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Side {
+    /// actormq binds, libzmq connects.
+    WeBind,
+    /// libzmq binds, actormq connects.
+    TheyBind,
 }
