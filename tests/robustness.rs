@@ -205,18 +205,14 @@ fn incompatible_actormq_sockets_refuse_each_other_naming_both_types() {
 fn unavailable_transports_and_bad_endpoints_are_clear_errors() {
     run(5, async {
         let s = Socket::new(SocketType::Pull).unwrap();
-        for ep in [
-            "ipc:///tmp/actormq-test.sock",
-            "udp://127.0.0.1:5555",
-            "inproc://x",
-        ] {
+        for ep in ["quic://127.0.0.1:5555", "ws://example:80"] {
             let err = s.bind(ep).await.unwrap_err().to_string();
             assert!(
                 err.contains("transport not available") && err.contains(ep),
                 "{err}"
             );
             let err = s.connect(ep).await.unwrap_err().to_string();
-            assert!(err.contains("transport not available"), "{err}");
+            assert!(err.contains("transport not available") && err.contains("tcp://, ipc://, inproc://, udp://"), "{err}");
         }
         let err = s.bind("tcp://127.0.0.1").await.unwrap_err().to_string();
         assert!(

@@ -1,4 +1,4 @@
-//! The connection actor: one per live (or reconnecting) peer. It owns the byte stream, runs the
+//! The connection actor: one per live (or reconnecting) peer. It owns the link (a byte stream, an in-process pipe or datagrams), runs the
 //! ZMTP handshake, answers heartbeats, and moves messages between the stream and the socket's
 //! per-peer queues: a reader that decodes into the inbound queue, and a writer that drains the
 //! outbound queue into one buffer per batch and writes it with one call.
@@ -9,9 +9,12 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 use actormq_patterns::{cancel_message, subscribe_message, Peer};
 use actormq_transports::zmtp::{
-    encode_command, encode_message, Command, Decoder, Handshake, Inbound,
+    check_peer, encode_command, encode_message, Command, Decoder, Handshake, Inbound,
 };
-use actormq_transports::{transport_for, BoxedStream, Endpoint, Multipart, SocketType};
+use actormq_transports::{
+    datagram, transport_for, BoxedStream, Datagrams, Endpoint, Link, Multipart, Pipe, PipeMsg,
+    SocketType,
+};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tracing::Instrument;
@@ -29,7 +32,7 @@ pub(crate) type ConnId = u64;
 pub(crate) enum Origin {
     /// Accepted on a bound endpoint.
     Accepted {
-        stream: BoxedStream,
+        link: Link,
         peer: String,
         endpoint: Endpoint,
     },
@@ -83,7 +86,7 @@ impl Actor for ConnectionActor {
         let Some(origin) = self.origin.take() else {
             return;
         };
-        let link = Link {
+        let run = Session {
             id: self.id,
             socket: self.socket.clone(),
             ctx: self.ctx.clone(),
@@ -93,19 +96,19 @@ impl Actor for ConnectionActor {
         let fut = async move {
             match origin {
                 Origin::Accepted {
-                    stream,
+                    link,
                     peer,
                     endpoint,
                 } => {
                     let span =
-                        tracing::info_span!(parent: &link.ctx.span, "connection", %endpoint, %peer);
-                    link.ctx.emit(SocketEvent::Accepted {
+                        tracing::info_span!(parent: &run.ctx.span, "connection", %endpoint, %peer);
+                    run.ctx.emit(SocketEvent::Accepted {
                         endpoint,
                         peer: peer.clone(),
                     });
-                    link.run_session(stream, peer).instrument(span).await;
+                    run.run_session(link, peer).instrument(span).await;
                 }
-                Origin::Connect { endpoint } => link.connect_loop(endpoint).await,
+                Origin::Connect { endpoint } => run.connect_loop(endpoint).await,
             }
         };
         ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -140,7 +143,7 @@ impl Handler<Abort> for ConnectionActor {
 }
 
 /// Everything a session needs, moved into the connection's future.
-struct Link {
+struct Session {
     id: ConnId,
     socket: Addr<SocketActor>,
     ctx: Arc<SocketCtx>,
@@ -148,7 +151,7 @@ struct Link {
     closing: Arc<AtomicBool>,
 }
 
-impl Link {
+impl Session {
     fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
     }
@@ -164,7 +167,7 @@ impl Link {
         let mut attempt = 0u32;
         while !self.closing() {
             match transport.connect(&endpoint).await {
-                Ok((stream, peer)) => {
+                Ok((link, peer)) => {
                     attempt = 0;
                     let span =
                         tracing::info_span!(parent: &self.ctx.span, "connection", %endpoint, %peer);
@@ -172,7 +175,7 @@ impl Link {
                         endpoint: endpoint.clone(),
                         peer: peer.clone(),
                     });
-                    self.run_session(stream, peer).instrument(span).await;
+                    self.run_session(link, peer).instrument(span).await;
                     if self.closing() {
                         return;
                     }
@@ -193,8 +196,12 @@ impl Link {
     }
 
     /// Runs one connection from handshake to close; reports the reason it ended.
-    async fn run_session(&self, stream: BoxedStream, peer_addr: String) {
-        let reason = self.session(stream, &peer_addr).await;
+    async fn run_session(&self, link: Link, peer_addr: String) {
+        let reason = match link {
+            Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
+            Link::Pipe(pipe) => self.pipe_session(pipe, &peer_addr).await,
+            Link::Datagram(socket) => self.datagram_session(socket, &peer_addr).await,
+        };
         self.current
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -205,7 +212,47 @@ impl Link {
         });
     }
 
-    async fn session(&self, stream: BoxedStream, peer_addr: &str) -> String {
+    /// Registers the peer with the socket: its queues, then `PeerUp`. The socket may refuse
+    /// it (a second PAIR peer, a routing id in use).
+    async fn join(
+        &self,
+        peer: Peer,
+        peer_addr: &str,
+    ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
+        let out = Arc::new(PeerOut::new());
+        let inq = Arc::new(PeerIn::new());
+        let peer_type = peer.socket_type;
+        // Registered before the socket can route to it, so that a Close arriving from now on
+        // flushes this queue instead of dropping the session.
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
+        let up = PeerUp {
+            peer,
+            out: out.clone(),
+            inq: inq.clone(),
+        };
+        match self.socket.send(up).await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return Err(reason),
+            Err(_) => return Err("socket is gone".to_string()),
+        }
+        if self.closing() {
+            out.close();
+        }
+        self.ctx.emit(SocketEvent::HandshakeSucceeded {
+            peer: peer_addr.to_string(),
+            peer_type,
+        });
+        Ok((out, inq))
+    }
+
+    /// The end of a joined session.
+    fn leave(&self, out: &PeerOut) {
+        out.close();
+        self.socket.do_send(PeerGone { id: self.id });
+    }
+
+    /// ZMTP over a byte stream.
+    async fn zmtp_session(&self, stream: BoxedStream, peer_addr: &str) -> String {
         let local = self.ctx.socket_type;
         let opts = &self.ctx.options;
         let (mut rd, mut wr) = tokio::io::split(stream);
@@ -249,23 +296,14 @@ impl Link {
                 )
             }
         };
-        let out = Arc::new(PeerOut::new());
-        let inq = Arc::new(PeerIn::new());
-        let up = PeerUp {
-            peer: Peer {
-                id: self.id,
-                socket_type: info.socket_type,
-                identity: info.identity.clone(),
-            },
-            out: out.clone(),
-            inq: inq.clone(),
+        let peer = Peer {
+            id: self.id,
+            socket_type: info.socket_type,
+            identity: info.identity.clone(),
         };
-        // Registered before the socket can route to it, so that a Close arriving from now on
-        // flushes this queue instead of dropping the session.
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
-        match self.socket.send(up).await {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
+        let (out, inq) = match self.join(peer, peer_addr).await {
+            Ok(queues) => queues,
+            Err(reason) => {
                 // tell the peer why before hanging up, as a handshake refusal does
                 let mut error = BytesMut::new();
                 encode_command(&Command::Error(reason.clone()), &mut error);
@@ -273,30 +311,210 @@ impl Link {
                 let _ = wr.flush().await;
                 return format!("refused by the socket: {reason}");
             }
-            Err(_) => return "socket is gone".to_string(),
-        }
-        if self.closing() {
-            out.close();
-        }
-        self.ctx.emit(SocketEvent::HandshakeSucceeded {
-            peer: peer_addr.to_string(),
-            peer_type: info.socket_type,
-        });
+        };
         let encode_subs = local.is_subscriber() && info.is_3_1();
-        let reader = read_loop(self, rd, buf, &inq, &out);
-        let writer = write_loop(self, wr, &out, encode_subs);
+        let reason = tokio::select! {
+            r = read_loop(self, rd, buf, &inq, &out) => r,
+            r = write_loop(self, wr, &out, encode_subs) => r,
+        };
+        self.leave(&out);
+        reason
+    }
+
+    /// Whole messages through an in-process pipe: a `Hello` each way stands in for the
+    /// handshake (same compatibility rules), then batches move as they are, never encoded.
+    async fn pipe_session(&self, pipe: Pipe, peer_addr: &str) -> String {
+        let Pipe { tx, mut rx } = pipe;
+        let local = self.ctx.socket_type;
+        let hello = PipeMsg::Hello {
+            socket_type: local,
+            identity: self.ctx.options.routing_id.clone(),
+        };
+        if tx.send(hello).await.is_err() {
+            return "peer closed the connection during the handshake".to_string();
+        }
+        let greeting = tokio::time::timeout(self.ctx.options.handshake_ivl, rx.recv()).await;
+        let (peer_type, identity) = match greeting {
+            Ok(Some(PipeMsg::Hello {
+                socket_type,
+                identity,
+            })) => (socket_type, identity),
+            Ok(Some(PipeMsg::Refused(reason))) => {
+                return format!("peer refused the connection: {reason}")
+            }
+            Ok(Some(PipeMsg::Batch(_))) => {
+                return "handshake failed: a message before the greeting".to_string()
+            }
+            Ok(None) => return "peer closed the connection during the handshake".to_string(),
+            Err(_) => return "handshake not completed within handshake_ivl".to_string(),
+        };
+        if let Err(e) = check_peer(local, peer_type, &identity) {
+            let _ = tx.send(PipeMsg::Refused(e.to_string())).await;
+            return format!("handshake failed: {e}");
+        }
+        let (out, inq) = match self
+            .join(
+                Peer {
+                    id: self.id,
+                    socket_type: peer_type,
+                    identity,
+                },
+                peer_addr,
+            )
+            .await
+        {
+            Ok(queues) => queues,
+            Err(reason) => {
+                let _ = tx.send(PipeMsg::Refused(reason.clone())).await;
+                return format!("refused by the socket: {reason}");
+            }
+        };
+        let rcvhwm = self.ctx.options.rcvhwm;
+        let reader = async {
+            loop {
+                match rx.recv().await {
+                    Some(PipeMsg::Batch(batch)) => {
+                        if !batch.is_empty() && inq.push_batch(batch) {
+                            self.socket.do_send(PeerReadable);
+                        }
+                        inq.wait_below(rcvhwm).await;
+                    }
+                    Some(PipeMsg::Refused(reason)) => {
+                        return format!("peer refused the connection: {reason}")
+                    }
+                    Some(PipeMsg::Hello { .. }) => {
+                        return "protocol error: a second greeting".to_string()
+                    }
+                    None => return "peer closed the connection".to_string(),
+                }
+            }
+        };
+        let writer = async {
+            loop {
+                let Some(batch) = next_batch(self, &out).await else {
+                    return "closed by the socket".to_string();
+                };
+                let batch: Vec<Multipart> = batch
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Outgoing::Message(m) => Some(m),
+                        Outgoing::Command(_) => None,
+                    })
+                    .collect();
+                if tx.send(PipeMsg::Batch(batch)).await.is_err() {
+                    return "peer closed the connection".to_string();
+                }
+            }
+        };
         let reason = tokio::select! {
             r = reader => r,
             r = writer => r,
         };
-        out.close();
-        self.socket.do_send(PeerGone { id: self.id });
+        self.leave(&out);
+        reason
+    }
+
+    /// One message per datagram, no handshake. The sending end (a PUB connected to a
+    /// destination) sends everything: its "peer" subscribes to all. The receiving end (a bound
+    /// SUB) takes datagrams from anyone; one that does not decode is logged and skipped.
+    async fn datagram_session(&self, socket: Arc<dyn Datagrams>, peer_addr: &str) -> String {
+        let sender = socket.is_sender();
+        let peer_type = if sender {
+            SocketType::Sub
+        } else {
+            SocketType::Pub
+        };
+        let peer = Peer {
+            id: self.id,
+            socket_type: peer_type,
+            identity: Default::default(),
+        };
+        let (out, inq) = match self.join(peer, peer_addr).await {
+            Ok(queues) => queues,
+            Err(reason) => return format!("refused by the socket: {reason}"),
+        };
+        if sender && inq.push_batch(vec![actormq_patterns::subscribe_message(b"")]) {
+            self.socket.do_send(PeerReadable);
+        }
+        let rcvhwm = self.ctx.options.rcvhwm;
+        let reader = async {
+            if sender {
+                return std::future::pending::<String>().await;
+            }
+            let mut buf = vec![0u8; datagram::MAX_DATAGRAM + 1];
+            loop {
+                let (n, from) = match socket.recv(&mut buf).await {
+                    Ok(got) => got,
+                    Err(e) => return format!("receive error: {e}"),
+                };
+                match datagram::decode(&buf[..n]) {
+                    Ok(msg) => {
+                        if inq.push_batch(vec![msg]) {
+                            self.socket.do_send(PeerReadable);
+                        }
+                        inq.wait_below(rcvhwm).await;
+                    }
+                    Err(reason) => tracing::warn!(%from, %reason, "dropped a malformed datagram"),
+                }
+            }
+        };
+        let writer = async {
+            loop {
+                let Some(batch) = next_batch(self, &out).await else {
+                    return "closed by the socket".to_string();
+                };
+                for item in batch {
+                    // a receiving end cannot send subscriptions upstream: there is no upstream
+                    let Outgoing::Message(msg) = item else {
+                        continue;
+                    };
+                    if !sender {
+                        continue;
+                    }
+                    match datagram::encode(&msg) {
+                        Ok(bytes) => {
+                            if let Err(e) = socket.send(&bytes).await {
+                                tracing::debug!(error = %e, "datagram not sent");
+                            }
+                        }
+                        Err(reason) => tracing::warn!(%reason, "message not sent as a datagram"),
+                    }
+                }
+            }
+        };
+        let reason = tokio::select! {
+            r = reader => r,
+            r = writer => r,
+        };
+        self.leave(&out);
         reason
     }
 }
 
+/// The next batch for a writer, or `None` once the socket closed the queue and it is drained.
+/// Tells the socket when the queue had been at its high-water mark.
+async fn next_batch(
+    session: &Session,
+    out: &PeerOut,
+) -> Option<std::collections::VecDeque<Outgoing>> {
+    loop {
+        let (batch, before) = out.take_all();
+        if batch.is_empty() {
+            if out.is_closed() {
+                return None;
+            }
+            out.wake.notified().await;
+            continue;
+        }
+        if before >= session.ctx.options.sndhwm {
+            session.socket.do_send(PeerWritable);
+        }
+        return Some(batch);
+    }
+}
+
 async fn read_loop(
-    link: &Link,
+    link: &Session,
     mut rd: ReadHalf<BoxedStream>,
     mut buf: BytesMut,
     inq: &PeerIn,
@@ -356,27 +574,18 @@ fn as_subscription_command(msg: Multipart) -> Result<Command, Multipart> {
 const WRITE_CHUNK: usize = 256 * 1024;
 
 async fn write_loop(
-    link: &Link,
+    link: &Session,
     mut wr: WriteHalf<BoxedStream>,
     out: &PeerOut,
     encode_subs: bool,
 ) -> String {
-    let sndhwm = link.ctx.options.sndhwm;
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        let (batch, before) = out.take_all();
-        if batch.is_empty() {
-            if out.is_closed() {
-                let _ = wr.flush().await;
-                let _ = wr.shutdown().await;
-                return "closed by the socket".to_string();
-            }
-            out.wake.notified().await;
-            continue;
-        }
-        if before >= sndhwm {
-            link.socket.do_send(PeerWritable);
-        }
+        let Some(batch) = next_batch(link, out).await else {
+            let _ = wr.flush().await;
+            let _ = wr.shutdown().await;
+            return "closed by the socket".to_string();
+        };
         for item in batch {
             match item {
                 Outgoing::Message(msg) if encode_subs => match as_subscription_command(msg) {

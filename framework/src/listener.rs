@@ -1,4 +1,4 @@
-//! The listener actor: one per bound endpoint; hands each accepted stream to its socket.
+//! The listener actor: one per bound endpoint; hands each accepted connection to its socket.
 
 use std::time::Duration;
 
@@ -39,8 +39,8 @@ impl Actor for ListenerActor {
         let accept_loop = async move {
             loop {
                 match listener.accept().await {
-                    Ok((stream, peer)) => socket.do_send(Accepted {
-                        stream,
+                    Ok((link, peer)) => socket.do_send(Accepted {
+                        link,
                         peer,
                         endpoint: endpoint.clone(),
                     }),

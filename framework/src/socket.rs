@@ -1,9 +1,12 @@
 //! The application's handle on a socket.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
+use actormq_transports::{
+    datagram, transport_for, Endpoint, Frame, Multipart, SocketType, TransportKind,
+};
 use futures_util::Stream;
 use tokio::sync::{broadcast, oneshot};
 
@@ -24,6 +27,9 @@ struct Inner {
     /// Sends go through the actor and report the pattern's refusal (ROUTER with
     /// `router_mandatory`).
     sync_send: bool,
+    /// The socket sends datagrams (a PUB connected to a `udp://` endpoint): every message must
+    /// fit in one.
+    datagrams: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -104,6 +110,7 @@ impl Socket {
                 ctx,
                 turn,
                 sync_send,
+                datagrams: AtomicBool::new(false),
             }),
         })
     }
@@ -129,6 +136,7 @@ impl Socket {
         E: TryInto<Endpoint, Error = actormq_transports::Error>,
     {
         let endpoint = endpoint.try_into()?;
+        self.check_transport(&endpoint, true)?;
         self.inner
             .addr
             .send(Bind(endpoint))
@@ -143,11 +151,41 @@ impl Socket {
         E: TryInto<Endpoint, Error = actormq_transports::Error>,
     {
         let endpoint = endpoint.try_into()?;
+        let datagrams = self.check_transport(&endpoint, false)?;
         self.inner
             .addr
             .send(Connect(endpoint))
             .await
-            .map_err(|_| self.closed())?
+            .map_err(|_| self.closed())??;
+        if datagrams {
+            self.inner.datagrams.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// What a transport allows this socket: datagrams carry publish/subscribe only, a PUB
+    /// connecting to send and a SUB binding to receive. True for a datagram transport.
+    fn check_transport(&self, endpoint: &Endpoint, binding: bool) -> Result<bool> {
+        let Ok(transport) = transport_for(endpoint) else {
+            return Ok(false); // the actor answers "transport not available"
+        };
+        if transport.kind() != TransportKind::Datagram {
+            return Ok(false);
+        }
+        use SocketType::*;
+        let why = match (self.socket_type(), binding) {
+            (Pub | XPub, false) | (Sub | XSub, true) => return Ok(true),
+            (Pub | XPub, true) => format!(
+                "a publisher sends datagrams to an address: connect it to {endpoint} (a SUB binds to receive)"
+            ),
+            (Sub | XSub, false) => format!(
+                "a subscriber receives datagrams where it is bound: bind it to {endpoint} (a PUB connects to send)"
+            ),
+            (other, _) => format!(
+                "{endpoint} carries unreliable datagrams, and {other} needs a reliable stream: use tcp://, ipc:// or inproc://"
+            ),
+        };
+        Err(self.refused(&why))
     }
 
     fn refused(&self, reason: &str) -> Error {
@@ -155,6 +193,15 @@ impl Socket {
             socket_type: self.socket_type(),
             reason: reason.into(),
         }
+    }
+
+    /// A message for a datagram transport must fit in one datagram.
+    fn check_datagram(&self, msg: &Multipart) -> Result<()> {
+        if self.inner.datagrams.load(Ordering::Acquire) {
+            datagram::check(msg)
+                .map_err(|why| self.refused(&format!("cannot send over udp://: {why}")))?;
+        }
+        Ok(())
     }
 
     /// After a message went into the send queue: wake the actor if needed, note the turn.
@@ -174,6 +221,7 @@ impl Socket {
     pub async fn send(&self, msg: impl Into<Multipart>) -> Result<()> {
         self.inner.turn.check_send().map_err(|r| self.refused(r))?;
         let mut msg = msg.into();
+        self.check_datagram(&msg)?;
         if self.inner.sync_send {
             return self
                 .inner
@@ -205,7 +253,9 @@ impl Socket {
             return Err(self
                 .refused("with router_mandatory, send with `send().await` to learn the outcome"));
         }
-        match self.inner.shared.send.try_push(msg.into()) {
+        let msg = msg.into();
+        self.check_datagram(&msg)?;
+        match self.inner.shared.send.try_push(msg) {
             Pushed::Queued { wake } => {
                 self.queued(wake);
                 Ok(())

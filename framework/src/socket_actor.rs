@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use actormq_patterns::{FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
-use actormq_transports::{transport_for, BoxedStream, Endpoint, Frame, SocketType};
+use actormq_transports::{transport_for, Endpoint, Frame, Link, SocketType};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::connection::{Abort, Close, ConnId, ConnectionActor, Origin};
@@ -331,11 +331,11 @@ pub(crate) struct PeerReadable;
 #[rtype(result = "()")]
 pub(crate) struct PeerWritable;
 
-/// A listener accepted a stream.
+/// A listener accepted a connection.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct Accepted {
-    pub(crate) stream: BoxedStream,
+    pub(crate) link: Link,
     pub(crate) peer: String,
     pub(crate) endpoint: Endpoint,
 }
@@ -397,14 +397,14 @@ impl Handler<Accepted> for SocketActor {
             return;
         }
         let Accepted {
-            stream,
+            link,
             peer,
             endpoint,
         } = msg;
         self.start_connection(
             ctx,
             Origin::Accepted {
-                stream,
+                link,
                 peer,
                 endpoint,
             },

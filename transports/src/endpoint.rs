@@ -45,8 +45,14 @@ pub enum Endpoint {
     Tcp(HostPort),
     /// ZMTP over a Unix domain socket at a path.
     Ipc(PathBuf),
-    /// Datagrams.
-    Udp(HostPort),
+    /// Datagrams, optionally through a given local interface (`udp://192.168.1.5;239.0.0.1:5555`,
+    /// libzmq's syntax): the interface is an IPv4 address.
+    Udp {
+        /// Destination (connect) or local address / multicast group (bind).
+        addr: HostPort,
+        /// The local interface's address, for multicast.
+        interface: Option<String>,
+    },
     /// Between sockets of one process, by name.
     Inproc(String),
     /// A scheme with no built-in parser, for a transport registered by the user.
@@ -64,7 +70,7 @@ impl Endpoint {
         match self {
             Endpoint::Tcp(_) => "tcp",
             Endpoint::Ipc(_) => "ipc",
-            Endpoint::Udp(_) => "udp",
+            Endpoint::Udp { .. } => "udp",
             Endpoint::Inproc(_) => "inproc",
             Endpoint::Other { scheme, .. } => scheme,
         }
@@ -152,7 +158,17 @@ impl FromStr for Endpoint {
         }
         match scheme {
             "tcp" => Ok(Endpoint::Tcp(parse_host_port(s, rest)?)),
-            "udp" => Ok(Endpoint::Udp(parse_host_port(s, rest)?)),
+            "udp" => {
+                let (interface, addr) = match rest.split_once(';') {
+                    Some((iface, addr)) if !iface.is_empty() => (Some(iface.to_string()), addr),
+                    Some(_) => return Err(invalid(s, "empty interface before `;`")),
+                    None => (None, rest),
+                };
+                Ok(Endpoint::Udp {
+                    addr: parse_host_port(s, addr)?,
+                    interface,
+                })
+            }
             "ipc" => Ok(Endpoint::Ipc(PathBuf::from(rest))),
             "inproc" => Ok(Endpoint::Inproc(rest.to_string())),
             "" => Err(invalid(s, "missing scheme before `://`")),
@@ -192,7 +208,14 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Tcp(hp) => write!(f, "tcp://{hp}"),
-            Endpoint::Udp(hp) => write!(f, "udp://{hp}"),
+            Endpoint::Udp {
+                addr,
+                interface: Some(iface),
+            } => write!(f, "udp://{iface};{addr}"),
+            Endpoint::Udp {
+                addr,
+                interface: None,
+            } => write!(f, "udp://{addr}"),
             Endpoint::Ipc(path) => write!(f, "ipc://{}", path.display()),
             Endpoint::Inproc(name) => write!(f, "inproc://{name}"),
             Endpoint::Other { scheme, address } => write!(f, "{scheme}://{address}"),
@@ -293,6 +316,7 @@ mod tests {
             "tcp://localhost:1",
             "ipc:///tmp/x",
             "udp://*:9",
+            "udp://127.0.0.1;239.0.0.1:5555",
             "inproc://a/b",
         ] {
             assert_eq!(ok(s).to_string(), s);

@@ -11,20 +11,31 @@
 //! assert_eq!(msg.len(), 2);
 //! ```
 
+pub mod datagram;
 mod endpoint;
 mod error;
 mod frame;
+mod pipe;
 mod socket_type;
 mod transport;
 pub mod zmtp;
 
+#[cfg(feature = "inproc")]
+pub mod inproc;
+#[cfg(feature = "ipc")]
+pub mod ipc;
 #[cfg(feature = "tcp")]
 pub mod tcp;
+#[cfg(feature = "udp")]
+pub mod udp;
 
+pub use datagram::Datagrams;
 pub use endpoint::{Endpoint, Host, HostPort};
 pub use error::{Error, Result};
 pub use frame::{Frame, Multipart};
+pub use pipe::{Pipe, PipeMsg};
 pub use socket_type::SocketType;
 pub use transport::{
-    register_transport, transport_for, BoxFuture, BoxedStream, Listener, Stream, Transport,
+    register_transport, transport_for, BoxFuture, BoxedStream, Link, Listener, Stream, Transport,
+    TransportKind,
 };

@@ -5,7 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{BoxFuture, BoxedStream, Endpoint, Error, Host, HostPort, Listener, Result, Transport};
+use crate::{
+    BoxFuture, BoxedStream, Endpoint, Error, Host, HostPort, Link, Listener, Result, Transport,
+    TransportKind,
+};
 
 /// The TCP transport. Connections get `TCP_NODELAY`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -58,11 +61,14 @@ impl Listener for TcpBound {
         &self.endpoint
     }
 
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxedStream, String)>> {
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<(Link, String)>> {
         Box::pin(async move {
             let (stream, addr) = self.listener.accept().await?;
             stream.set_nodelay(true)?;
-            Ok((Box::new(stream) as BoxedStream, addr.to_string()))
+            Ok((
+                Link::Stream(Box::new(stream) as BoxedStream),
+                addr.to_string(),
+            ))
         })
     }
 }
@@ -70,6 +76,10 @@ impl Listener for TcpBound {
 impl Transport for TcpTransport {
     fn scheme(&self) -> &'static str {
         "tcp"
+    }
+
+    fn kind(&self) -> TransportKind {
+        TransportKind::Stream
     }
 
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>> {
@@ -90,10 +100,7 @@ impl Transport for TcpTransport {
         })
     }
 
-    fn connect<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-    ) -> BoxFuture<'a, Result<(BoxedStream, String)>> {
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>> {
         Box::pin(async move {
             let addrs = resolve(endpoint, "connect").await?;
             let io_err = |source| Error::Io {
@@ -105,7 +112,10 @@ impl Transport for TcpTransport {
             let stream = TcpStream::connect(&addrs[..]).await.map_err(io_err)?;
             stream.set_nodelay(true).map_err(io_err)?;
             let peer = stream.peer_addr().map_err(io_err)?;
-            Ok((Box::new(stream) as BoxedStream, peer.to_string()))
+            Ok((
+                Link::Stream(Box::new(stream) as BoxedStream),
+                peer.to_string(),
+            ))
         })
     }
 }

@@ -1,4 +1,41 @@
 //! The plug-in point for transports, and the registry keyed by URL scheme.
+//!
+//! A transport binds and connects endpoints of one scheme and yields a [`Link`] per
+//! connection. Most transports yield a byte stream, and ZMTP runs over it (that is all a new
+//! stream transport has to provide); `inproc://` yields a pipe of whole messages, and `udp://`
+//! datagrams. Built-in transports register here exactly as a user's would.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use actormq_transports::{register_transport, transport_for, BoxFuture, Endpoint, Link, Listener,
+//!     Result, Transport, TransportKind};
+//!
+//! /// A transport that forwards `loop://host:port` to TCP: a template for a real one.
+//! struct Loop;
+//!
+//! impl Transport for Loop {
+//!     fn scheme(&self) -> &'static str { "loop" }
+//!     fn kind(&self) -> TransportKind { TransportKind::Stream }
+//!     fn bind<'a>(&'a self, ep: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>> {
+//!         Box::pin(async move {
+//!             let Endpoint::Other { address, .. } = ep else { unreachable!() };
+//!             let tcp: Endpoint = format!("tcp://{address}").parse()?;
+//!             transport_for(&tcp)?.bind(&tcp).await
+//!         })
+//!     }
+//!     fn connect<'a>(&'a self, ep: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>> {
+//!         Box::pin(async move {
+//!             let Endpoint::Other { address, .. } = ep else { unreachable!() };
+//!             let tcp: Endpoint = format!("tcp://{address}").parse()?;
+//!             transport_for(&tcp)?.connect(&tcp).await
+//!         })
+//!     }
+//! }
+//!
+//! register_transport(Arc::new(Loop));
+//! let ep: Endpoint = "loop://127.0.0.1:5555".parse().unwrap();
+//! assert_eq!(transport_for(&ep).unwrap().scheme(), "loop");
+//! ```
 
 use std::future::Future;
 use std::io;
@@ -19,26 +56,59 @@ pub type BoxedStream = Box<dyn Stream>;
 /// A boxed future, as the object-safe trait methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What a transport carries, which decides what a socket can do over it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportKind {
+    /// A reliable, ordered byte stream per connection; ZMTP runs over it. Every socket type
+    /// works.
+    Stream,
+    /// Whole messages between sockets of one process, never encoded. Every socket type works.
+    InProcess,
+    /// Unreliable datagrams, one message each: publish/subscribe only (PUB connects to the
+    /// destination, SUB binds to receive).
+    Datagram,
+}
+
+/// One connection, as a transport yields it.
+pub enum Link {
+    /// A byte stream for ZMTP.
+    Stream(BoxedStream),
+    /// One end of an in-process pipe.
+    Pipe(crate::Pipe),
+    /// A datagram socket.
+    Datagram(Arc<dyn crate::Datagrams>),
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Link::Stream(_) => "Link::Stream",
+            Link::Pipe(_) => "Link::Pipe",
+            Link::Datagram(_) => "Link::Datagram",
+        })
+    }
+}
+
 /// A bound endpoint that accepts connections.
 pub trait Listener: Send + 'static {
     /// The endpoint actually bound (with the real port when port 0 was asked for).
     fn local_endpoint(&self) -> &Endpoint;
-    /// Waits for the next connection: the stream and a description of the peer's address.
-    fn accept(&mut self) -> BoxFuture<'_, io::Result<(BoxedStream, String)>>;
+    /// Waits for the next connection: the link and a description of the peer.
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<(Link, String)>>;
 }
 
-/// A stream transport: how to bind and connect endpoints of one URL scheme. ZMTP runs over
-/// whatever stream it yields.
+/// A transport: how to bind and connect endpoints of one URL scheme.
 pub trait Transport: Send + Sync + 'static {
     /// The URL scheme it serves (`tcp`).
     fn scheme(&self) -> &'static str;
+    /// What it carries. Default: a byte stream.
+    fn kind(&self) -> TransportKind {
+        TransportKind::Stream
+    }
     /// Binds the endpoint.
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>>;
-    /// Connects to the endpoint once (the caller retries): the stream and the peer's address.
-    fn connect<'a>(
-        &'a self,
-        endpoint: &'a Endpoint,
-    ) -> BoxFuture<'a, Result<(BoxedStream, String)>>;
+    /// Connects to the endpoint once (the caller retries): the link and the peer's address.
+    fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>>;
 }
 
 fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
@@ -47,6 +117,12 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
         let builtin: Vec<Arc<dyn Transport>> = vec![
             #[cfg(feature = "tcp")]
             Arc::new(crate::tcp::TcpTransport),
+            #[cfg(feature = "ipc")]
+            Arc::new(crate::ipc::IpcTransport),
+            #[cfg(feature = "inproc")]
+            Arc::new(crate::inproc::InprocTransport),
+            #[cfg(feature = "udp")]
+            Arc::new(crate::udp::UdpTransport),
         ];
         RwLock::new(builtin)
     })
@@ -66,8 +142,8 @@ pub fn register_transport(transport: Arc<dyn Transport>) {
 ///
 /// let tcp: Endpoint = "tcp://127.0.0.1:1".parse().unwrap();
 /// assert_eq!(transport_for(&tcp).unwrap().scheme(), "tcp");
-/// let udp: Endpoint = "udp://127.0.0.1:1".parse().unwrap();
-/// let err = transport_for(&udp).err().unwrap();
+/// let quic: Endpoint = "quic://127.0.0.1:1".parse().unwrap();
+/// let err = transport_for(&quic).err().unwrap();
 /// assert!(err.to_string().contains("transport not available"));
 /// ```
 pub fn transport_for(endpoint: &Endpoint) -> Result<Arc<dyn Transport>> {

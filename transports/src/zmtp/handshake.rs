@@ -168,16 +168,8 @@ impl Handshake {
             SocketType::from_wire(raw).ok_or_else(|| ProtocolError::UnknownSocketType {
                 value: String::from_utf8_lossy(raw).into_owned(),
             })?;
-        if !self.local.is_compatible(socket_type) {
-            return Err(ProtocolError::IncompatibleSocketType {
-                ours: self.local,
-                theirs: socket_type,
-            });
-        }
         let identity = metadata.get("Identity").cloned().unwrap_or_default();
-        if identity.first() == Some(&0) {
-            return Err(ProtocolError::InvalidIdentity);
-        }
+        check_peer(self.local, socket_type, &identity)?;
         Ok(PeerInfo {
             socket_type,
             identity,
@@ -192,6 +184,25 @@ impl Handshake {
         encode_command(&Command::Error(err.to_string()), &mut out);
         out
     }
+}
+
+/// Whether a socket of type `local` accepts a peer of type `peer` announcing `identity`: the
+/// rules of the handshake, for transports that have no ZMTP handshake of their own (inproc).
+pub fn check_peer(
+    local: SocketType,
+    peer: SocketType,
+    identity: &[u8],
+) -> Result<(), ProtocolError> {
+    if !local.is_compatible(peer) {
+        return Err(ProtocolError::IncompatibleSocketType {
+            ours: local,
+            theirs: peer,
+        });
+    }
+    if identity.first() == Some(&0) {
+        return Err(ProtocolError::InvalidIdentity);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

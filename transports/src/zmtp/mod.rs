@@ -31,7 +31,7 @@ pub use codec::{encode_command, encode_message, Decoder, Inbound, MAX_COMMAND_SI
 pub use command::{Command, Metadata};
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
-pub use handshake::{Handshake, PeerInfo};
+pub use handshake::{check_peer, Handshake, PeerInfo};
 
 /// Flag bit: more frames follow in this message.
 pub const FLAG_MORE: u8 = 0x01;

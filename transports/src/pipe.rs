@@ -1,0 +1,51 @@
+//! In-process pipes: whole messages between two sockets of one process, never encoded.
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::{Multipart, SocketType};
+
+/// What travels through a pipe: a greeting that stands in for the ZMTP handshake, then
+/// batches of messages.
+#[derive(Debug)]
+pub enum PipeMsg {
+    /// The sender's socket type and identity (first, from each side).
+    Hello {
+        /// Socket type.
+        socket_type: SocketType,
+        /// Identity (empty for none).
+        identity: Bytes,
+    },
+    /// The sender refuses the connection, and why.
+    Refused(String),
+    /// Messages, in order.
+    Batch(Vec<Multipart>),
+}
+
+/// One end of an in-process connection.
+#[derive(Debug)]
+pub struct Pipe {
+    /// Toward the other end.
+    pub tx: mpsc::Sender<PipeMsg>,
+    /// From the other end.
+    pub rx: mpsc::Receiver<PipeMsg>,
+}
+
+impl Pipe {
+    /// Two connected ends, each holding at most `batches` batches in flight.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use actormq_transports::{Multipart, Pipe, PipeMsg};
+    ///
+    /// let (a, mut b) = Pipe::pair(4);
+    /// a.tx.send(PipeMsg::Batch(vec![Multipart::from("hi")])).await.unwrap();
+    /// assert!(matches!(b.rx.recv().await, Some(PipeMsg::Batch(m)) if m[0] == Multipart::from("hi")));
+    /// # });
+    /// ```
+    pub fn pair(batches: usize) -> (Pipe, Pipe) {
+        let (atx, brx) = mpsc::channel(batches.max(1));
+        let (btx, arx) = mpsc::channel(batches.max(1));
+        (Pipe { tx: atx, rx: arx }, Pipe { tx: btx, rx: brx })
+    }
+}
