@@ -212,7 +212,11 @@ fn unavailable_transports_and_bad_endpoints_are_clear_errors() {
                 "{err}"
             );
             let err = s.connect(ep).await.unwrap_err().to_string();
-            assert!(err.contains("transport not available") && err.contains("tcp://, ipc://, inproc://, udp://"), "{err}");
+            assert!(
+                err.contains("transport not available")
+                    && err.contains("tcp://, ipc://, inproc://, udp://"),
+                "{err}"
+            );
         }
         let err = s.bind("tcp://127.0.0.1").await.unwrap_err().to_string();
         assert!(

@@ -1,0 +1,392 @@
+//! Every pattern over every transport that supports it, and what each transport promises:
+//! ipc files and errors, inproc without encoding, udp datagrams.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use actormq::{Multipart, Socket, SocketEvent, SocketType};
+use bytes::Bytes;
+use common::*;
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh endpoint of a transport, for the side that binds.
+fn endpoint(scheme: &str) -> String {
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    match scheme {
+        "tcp" => "tcp://127.0.0.1:0".to_string(),
+        "ipc" => format!("ipc:///tmp/actormq-test-{}-{n}.ipc", std::process::id()),
+        "inproc" => format!("inproc://matrix-{n}"),
+        other => unreachable!("{other}"),
+    }
+}
+
+/// Binds `a`, connects `b`, and checks one exchange of the pattern pair.
+async fn exercise(a_type: SocketType, b_type: SocketType, scheme: &str) {
+    let a = Socket::new(a_type).unwrap();
+    let ep = a.bind(endpoint(scheme).as_str()).await.unwrap();
+    let b = Socket::new(b_type).unwrap();
+    let mut monitor = b.monitor();
+    b.connect(&ep).await.unwrap();
+    handshakes(&mut monitor, 1).await;
+    let what = format!("{a_type}/{b_type} over {scheme}");
+    use SocketType::*;
+    match (a_type, b_type) {
+        (Push, Pull) | (Pair, Pair) => {
+            a.send(["hello", "there"]).await.unwrap();
+            assert_eq!(
+                b.recv().await.unwrap(),
+                Multipart::from(["hello", "there"]),
+                "{what}"
+            );
+        }
+        (Pull, Push) => {
+            b.send("up").await.unwrap();
+            assert_eq!(a.recv().await.unwrap(), Multipart::from("up"), "{what}");
+        }
+        (Pub, Sub) | (XPub, Sub) => {
+            b.subscribe("t").await.unwrap();
+            if a_type == XPub {
+                assert_eq!(
+                    a.recv().await.unwrap(),
+                    Multipart::from(b"\x01t".to_vec()),
+                    "{what}"
+                );
+            }
+            sync_subscription(&a, &b, "t").await;
+            a.send(["u", "filtered"]).await.unwrap();
+            a.send(["t", "data"]).await.unwrap();
+            loop {
+                let m = b.recv().await.unwrap();
+                if m.frames()[1] != "probe" {
+                    assert_eq!(m, Multipart::from(["t", "data"]), "{what}");
+                    break;
+                }
+            }
+        }
+        (Pub, XSub) => {
+            b.send(b"\x01t".to_vec()).await.unwrap();
+            sync_subscription(&a, &b, "t").await;
+        }
+        (Rep, Req) => {
+            b.send("question").await.unwrap();
+            assert_eq!(
+                a.recv().await.unwrap(),
+                Multipart::from("question"),
+                "{what}"
+            );
+            a.send("answer").await.unwrap();
+            assert_eq!(b.recv().await.unwrap(), Multipart::from("answer"), "{what}");
+        }
+        (Router, Dealer) => {
+            b.send("hi").await.unwrap();
+            let m = a.recv().await.unwrap();
+            assert_eq!(m.frames()[1], "hi", "{what}");
+            a.send([m.frames()[0].clone(), Bytes::from("back")])
+                .await
+                .unwrap();
+            assert_eq!(b.recv().await.unwrap(), Multipart::from("back"), "{what}");
+        }
+        (Router, Req) => {
+            b.send("q").await.unwrap();
+            let m = a.recv().await.unwrap();
+            a.send([m.frames()[0].clone(), Bytes::new(), Bytes::from("a")])
+                .await
+                .unwrap();
+            assert_eq!(b.recv().await.unwrap(), Multipart::from("a"), "{what}");
+        }
+        (Dealer, Rep) => {
+            a.send(["", "q"]).await.unwrap();
+            assert_eq!(b.recv().await.unwrap(), Multipart::from("q"), "{what}");
+            b.send("a").await.unwrap();
+            assert_eq!(
+                a.recv().await.unwrap(),
+                Multipart::from(["", "a"]),
+                "{what}"
+            );
+        }
+        (Dealer, Dealer) | (Router, Router) => {}
+        other => unreachable!("{other:?}"),
+    }
+}
+
+const PAIRS: [(SocketType, SocketType); 11] = [
+    (SocketType::Push, SocketType::Pull),
+    (SocketType::Pull, SocketType::Push),
+    (SocketType::Pub, SocketType::Sub),
+    (SocketType::XPub, SocketType::Sub),
+    (SocketType::Pub, SocketType::XSub),
+    (SocketType::Rep, SocketType::Req),
+    (SocketType::Router, SocketType::Dealer),
+    (SocketType::Router, SocketType::Req),
+    (SocketType::Dealer, SocketType::Rep),
+    (SocketType::Pair, SocketType::Pair),
+    (SocketType::Dealer, SocketType::Dealer),
+];
+
+#[test]
+fn every_pattern_over_tcp_ipc_and_inproc() {
+    run(60, async {
+        for scheme in ["tcp", "ipc", "inproc"] {
+            for (a, b) in PAIRS {
+                exercise(a, b, scheme).await;
+            }
+        }
+    });
+}
+
+#[test]
+fn incompatible_types_are_refused_over_inproc_too() {
+    run(10, async {
+        let a = Socket::new(SocketType::Pub).unwrap();
+        let mut ours = a.monitor();
+        a.bind("inproc://wrong-pair").await.unwrap();
+        let b = Socket::new(SocketType::Pull).unwrap();
+        let mut theirs = b.monitor();
+        b.connect("inproc://wrong-pair").await.unwrap();
+        let r = disconnect_reason(&mut ours).await;
+        assert!(r.contains("we are PUB, the peer is PULL"), "{r}");
+        let r = disconnect_reason(&mut theirs).await;
+        assert!(r.contains("PUB") && r.contains("PULL"), "{r}");
+    });
+}
+
+#[test]
+fn ipc_replaces_a_stale_file_refuses_a_live_one_and_cleans_up() {
+    run(10, async {
+        let path = format!("/tmp/actormq-stale-{}.ipc", std::process::id());
+        let ep = format!("ipc://{path}");
+        // a socket file left behind by a dead process: bound and dropped, never removed
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(std::path::Path::new(&path).exists());
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind(ep.as_str())
+            .await
+            .expect("a stale file must be replaced");
+        // a live one is not taken over
+        let other = Socket::new(SocketType::Pull).unwrap();
+        let err = other.bind(ep.as_str()).await.unwrap_err().to_string();
+        assert!(err.contains("address in use") && err.contains(&ep), "{err}");
+        // it still works, and the file goes when the socket closes
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect(ep.as_str()).await.unwrap();
+        push.send("x").await.unwrap();
+        assert_eq!(pull.recv().await.unwrap(), Multipart::from("x"));
+        pull.close().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !std::path::Path::new(&path).exists(),
+            "the socket file outlived its socket"
+        );
+        // too long for a Unix socket address
+        let long = format!("ipc:///tmp/{}", "x".repeat(200));
+        let err = other.bind(long.as_str()).await.unwrap_err().to_string();
+        assert!(err.contains("at most 107"), "{err}");
+    });
+}
+
+#[test]
+fn ipc_with_libzmq_both_ways() {
+    for we_bind in [true, false] {
+        run(20, async move {
+            let ep = format!(
+                "ipc:///tmp/actormq-zmq-{}-{we_bind}.ipc",
+                std::process::id()
+            );
+            let pull = Socket::new(SocketType::Pull).unwrap();
+            if we_bind {
+                pull.bind(ep.as_str()).await.unwrap();
+            } else {
+                pull.connect(ep.as_str()).await.unwrap();
+            }
+            let their_ep = ep.clone();
+            let done = libzmq(move |ctx| {
+                let push = ctx.socket(zmq::PUSH).unwrap();
+                if we_bind {
+                    push.connect(&their_ep).unwrap();
+                } else {
+                    push.bind(&their_ep).unwrap();
+                }
+                for i in 0..100 {
+                    push.send_multipart([b"n".to_vec(), i.to_string().into_bytes()], 0)
+                        .unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            });
+            for i in 0..100 {
+                assert_eq!(
+                    pull.recv().await.unwrap(),
+                    Multipart::from(["n".to_string(), i.to_string()])
+                );
+            }
+            done.await.unwrap();
+        });
+    }
+}
+
+#[test]
+fn inproc_moves_messages_without_encoding_them() {
+    run(10, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://zero-copy").await.unwrap();
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect("inproc://zero-copy").await.unwrap();
+        let payload = Bytes::from(vec![42u8; 1 << 20]);
+        push.send(Multipart::from(payload.clone())).await.unwrap();
+        let got = pull.recv().await.unwrap();
+        // the very same buffer arrives: nothing was encoded or copied on the way
+        assert_eq!(got.frames()[0].as_ptr(), payload.as_ptr());
+    });
+}
+
+#[test]
+fn inproc_connect_before_bind_double_bind_and_unknown_names() {
+    run(10, async {
+        let push = Socket::new(SocketType::Push).unwrap();
+        let mut monitor = push.monitor();
+        push.connect("inproc://later").await.unwrap();
+        push.send("waiting").await.unwrap();
+        // nobody has bound the name yet: the monitor says so, in words
+        loop {
+            if let SocketEvent::ConnectRetried { error, .. } = monitor.recv().await.unwrap() {
+                assert!(
+                    error.contains("no socket is bound at this name yet")
+                        && error.contains("inproc://later"),
+                    "{error}"
+                );
+                break;
+            }
+        }
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://later").await.unwrap();
+        assert_eq!(pull.recv().await.unwrap(), Multipart::from("waiting"));
+        let again = Socket::new(SocketType::Pull).unwrap();
+        let err = again.bind("inproc://later").await.unwrap_err().to_string();
+        assert!(
+            err.contains("address in use") && err.contains("inproc://later"),
+            "{err}"
+        );
+        // once the binder closes, the name is free again
+        pull.close().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        again.bind("inproc://later").await.unwrap();
+    });
+}
+
+#[test]
+fn udp_publish_subscribe_with_filtering_and_limits() {
+    run(10, async {
+        let sub = Socket::new(SocketType::Sub).unwrap();
+        let ep = sub.bind("udp://127.0.0.1:0").await.unwrap();
+        sub.subscribe("weather").await.unwrap();
+        let publisher = Socket::new(SocketType::Pub).unwrap();
+        publisher.connect(&ep).await.unwrap();
+        // datagrams may be lost before the session is up: publish until one arrives
+        loop {
+            publisher
+                .send(["sport", "filtered at the subscriber"])
+                .await
+                .unwrap();
+            publisher.send(["weather.nyc", "21C"]).await.unwrap();
+            if let Some(m) = recv_within(&sub, 50).await {
+                assert_eq!(m, Multipart::from(["weather.nyc", "21C"]));
+                break;
+            }
+        }
+        let err = publisher
+            .send(["weather".to_string(), "x".repeat(9000)])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot send over udp://") && err.contains("limit is 8192"),
+            "{err}"
+        );
+        let err = publisher
+            .send(["a", "b", "c"])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("3 frames"), "{err}");
+
+        // a malformed datagram is skipped; the next good one arrives
+        let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target = ep.to_string().trim_start_matches("udp://").to_string();
+        raw.send_to(b"\xffshort", &target).unwrap();
+        raw.send_to(b"\x07weather-after", &target).unwrap();
+        loop {
+            let m = sub.recv().await.unwrap();
+            if m.frames()[0] == "weather" {
+                assert_eq!(m, Multipart::from(["weather", "-after"]));
+                break;
+            }
+        }
+    });
+}
+
+#[test]
+fn udp_refuses_patterns_that_need_a_stream() {
+    run(10, async {
+        for ty in [
+            SocketType::Req,
+            SocketType::Rep,
+            SocketType::Push,
+            SocketType::Pull,
+            SocketType::Dealer,
+            SocketType::Router,
+            SocketType::Pair,
+        ] {
+            let s = Socket::new(ty).unwrap();
+            let err = s.bind("udp://127.0.0.1:0").await.unwrap_err().to_string();
+            assert!(err.contains("needs a reliable stream"), "{ty}: {err}");
+            let err = s
+                .connect("udp://127.0.0.1:9")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("needs a reliable stream"), "{ty}: {err}");
+        }
+        let p = Socket::new(SocketType::Pub).unwrap();
+        let err = p.bind("udp://127.0.0.1:0").await.unwrap_err().to_string();
+        assert!(err.contains("connect it"), "{err}");
+        let s = Socket::new(SocketType::Sub).unwrap();
+        let err = s
+            .connect("udp://127.0.0.1:9")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bind it"), "{err}");
+    });
+}
+
+#[test]
+fn udp_multicast_through_the_loopback_interface() {
+    run(10, async {
+        let group = format!(
+            "udp://127.0.0.1;239.255.77.{}:{}",
+            1 + std::process::id() % 200,
+            free_port()
+        );
+        let subs: Vec<Socket> = (0..2)
+            .map(|_| Socket::new(SocketType::Sub).unwrap())
+            .collect();
+        for s in &subs {
+            s.bind(group.as_str()).await.unwrap();
+            s.subscribe("").await.unwrap();
+        }
+        let publisher = Socket::new(SocketType::Pub).unwrap();
+        publisher.connect(group.as_str()).await.unwrap();
+        // both members of the group get what one publisher sends
+        for s in &subs {
+            loop {
+                publisher.send(["m", "cast"]).await.unwrap();
+                if let Some(m) = recv_within(s, 50).await {
+                    assert_eq!(m, Multipart::from(["m", "cast"]));
+                    break;
+                }
+            }
+        }
+    });
+}
