@@ -57,43 +57,74 @@ pub trait PushPull {
     fn run(&mut self, n: u64) -> Duration;
 }
 
-/// actormq PUSH (this thread) → actormq PULL (its own thread and actix System).
+/// actormq PUSH → actormq PULL: on two threads (each with its own actix System, as two
+/// processes would be), or both on this thread's System (as actors of one application are).
 pub struct Actormq {
     sys: SystemRunner,
     push: Socket,
-    msg: Multipart,
+    /// The payload; each message is a fresh buffer copied from it, as an application
+    /// serializes each message anew (and as libzmq's `send(&[u8])` copies). Cloning one shared
+    /// `Bytes` instead would make sender and receiver threads bounce its refcount's cache line.
+    payload: Vec<u8>,
     progress: Arc<Progress>,
 }
 
+/// Binds a PULL on `endpoint`, reports the bound endpoint, and counts what it receives.
+async fn receiver(
+    endpoint: String,
+    bound: std::sync::mpsc::Sender<actormq::Endpoint>,
+    progress: Arc<Progress>,
+) {
+    let pull = Socket::new(SocketType::Pull).unwrap();
+    bound
+        .send(pull.bind(endpoint.as_str()).await.unwrap())
+        .unwrap();
+    while pull.recv().await.is_ok() {
+        progress.count();
+    }
+}
+
 impl Actormq {
-    /// Binds a PULL on `endpoint` (e.g. `tcp://127.0.0.1:0`) and connects a PUSH to it.
+    /// Binds a PULL on `endpoint` (e.g. `tcp://127.0.0.1:0`) on its own thread, and connects a
+    /// PUSH to it from this one.
     pub fn new(endpoint: &str, size: usize) -> Self {
+        Self::build(endpoint, size, false)
+    }
+
+    /// The same with both sockets on this thread's actix System.
+    pub fn same_thread(endpoint: &str, size: usize) -> Self {
+        Self::build(endpoint, size, true)
+    }
+
+    fn build(endpoint: &str, size: usize, same_thread: bool) -> Self {
         let progress = Arc::new(Progress::default());
         let (tx, rx) = std::sync::mpsc::channel();
-        let p = progress.clone();
-        let endpoint = endpoint.to_string();
-        std::thread::spawn(move || {
-            actix::System::new().block_on(async move {
-                let pull = Socket::new(SocketType::Pull).unwrap();
-                tx.send(pull.bind(endpoint.as_str()).await.unwrap())
-                    .unwrap();
-                while pull.recv().await.is_ok() {
-                    p.count();
+        let recv = receiver(endpoint.to_string(), tx, progress.clone());
+        let sys = actix::System::new();
+        let bound = if same_thread {
+            sys.block_on(async {
+                actix::spawn(recv);
+                loop {
+                    if let Ok(bound) = rx.try_recv() {
+                        break bound;
+                    }
+                    tokio::task::yield_now().await;
                 }
             })
-        });
-        let bound = rx.recv().unwrap();
-        let sys = actix::System::new();
+        } else {
+            std::thread::spawn(move || actix::System::new().block_on(recv));
+            rx.recv().unwrap()
+        };
         let push = sys.block_on(async {
             let push = Socket::new(SocketType::Push).unwrap();
             push.connect(&bound).await.unwrap();
             push
         });
-        let msg = Multipart::from(Bytes::from(vec![0x5a; size]));
+        let payload = vec![0x5a; size];
         let mut me = Actormq {
             sys,
             push,
-            msg,
+            payload,
             progress,
         };
         me.run(1000); // connection up and warm
@@ -104,11 +135,13 @@ impl Actormq {
 impl PushPull for Actormq {
     fn run(&mut self, n: u64) -> Duration {
         let target = self.progress.arm(n);
-        let (push, msg, progress) = (&self.push, &self.msg, &self.progress);
+        let (push, payload, progress) = (&self.push, &self.payload, &self.progress);
         self.sys.block_on(async move {
             let start = Instant::now();
             for _ in 0..n {
-                push.send(msg.clone()).await.unwrap();
+                push.send(Multipart::from(Bytes::copy_from_slice(payload)))
+                    .await
+                    .unwrap();
             }
             // Wait on this thread's runtime (the socket's writer runs here too): a fresh
             // registration each round, so a spent or stale wake-up cannot make this spin.
@@ -126,7 +159,21 @@ impl PushPull for Actormq {
     }
 }
 
-/// libzmq PUSH (this thread, its own context) → libzmq PULL (its own thread and context).
+/// A fresh endpoint of a transport for one benchmark pair.
+pub fn endpoint(transport: &str) -> String {
+    use std::sync::atomic::AtomicU32;
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    match transport {
+        "tcp" => "tcp://127.0.0.1:0".to_string(),
+        "ipc" => format!("ipc:///tmp/actormq-bench-{}-{n}.ipc", std::process::id()),
+        "inproc" => format!("inproc://bench-{n}"),
+        other => panic!("no benchmark endpoint for transport `{other}` (tcp, ipc, inproc)"),
+    }
+}
+
+/// libzmq PUSH (this thread) → libzmq PULL (its own thread). Over tcp and ipc each side has
+/// its own context (as two processes would); inproc needs one context for both.
 pub struct Libzmq {
     push: zmq::Socket,
     _ctx: zmq::Context,
@@ -141,9 +188,15 @@ impl Libzmq {
         let (tx, rx) = std::sync::mpsc::channel();
         let p = progress.clone();
         let endpoint = endpoint.to_string();
+        let shared = endpoint.starts_with("inproc://");
+        let ctx = zmq::Context::new();
+        let receiver_ctx = if shared {
+            ctx.clone()
+        } else {
+            zmq::Context::new()
+        };
         std::thread::spawn(move || {
-            let ctx = zmq::Context::new();
-            let pull = ctx.socket(zmq::PULL).unwrap();
+            let pull = receiver_ctx.socket(zmq::PULL).unwrap();
             pull.bind(&endpoint).unwrap();
             tx.send(pull.get_last_endpoint().unwrap().unwrap()).unwrap();
             let mut msg = zmq::Message::new();
@@ -152,7 +205,6 @@ impl Libzmq {
             }
         });
         let bound = rx.recv().unwrap();
-        let ctx = zmq::Context::new();
         let push = ctx.socket(zmq::PUSH).unwrap();
         push.connect(&bound).unwrap();
         let mut me = Libzmq {

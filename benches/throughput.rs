@@ -1,4 +1,5 @@
-//! Criterion benchmark: PUSH→PULL throughput over TCP loopback, actormq and libzmq side by side.
+//! Criterion benchmark: PUSH→PULL throughput over tcp, ipc and inproc, actormq and libzmq side
+//! by side.
 //!
 //! `cargo bench --bench throughput` (elements/s = messages/s). For a table in msg/s and MB/s,
 //! run `cargo run --release --example throughput`.

@@ -67,7 +67,9 @@ impl SendQueue {
         inner.queue.push_back(msg);
         drop(inner);
         Pushed::Queued {
-            wake: !self.scheduled.swap(true, Ordering::AcqRel),
+            // a load first: the common case (already scheduled) needs no read-modify-write
+            wake: !self.scheduled.load(Ordering::Acquire)
+                && !self.scheduled.swap(true, Ordering::AcqRel),
         }
     }
 
@@ -305,6 +307,20 @@ impl PeerIn {
             self.space.notify_one();
         }
         Some(msg)
+    }
+
+    /// Pops up to `n` messages into `into` under one lock, waking the reader when this takes
+    /// the queue below `hwm`.
+    pub(crate) fn pop_up_to(&self, n: usize, hwm: usize, into: &mut Vec<Multipart>) {
+        let mut q = lock(&self.queue);
+        let before = q.len();
+        into.extend(q.drain(..n.min(before)));
+        let len = q.len();
+        self.len.store(len, Ordering::Release);
+        drop(q);
+        if before >= hwm && len < hwm {
+            self.space.notify_one();
+        }
     }
 
     /// Waits until the queue is below `hwm`.

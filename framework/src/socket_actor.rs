@@ -1,13 +1,13 @@
 //! The socket actor: hosts one [`Pattern`], owns the per-peer queues, routes what the
 //! application sends and fair-queues what the peers send.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
 use actormq_patterns::{FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
-use actormq_transports::{transport_for, Endpoint, Frame, Link, SocketType};
+use actormq_transports::{transport_for, Endpoint, Frame, Link, Multipart, SocketType};
+use rustc_hash::FxHashMap;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::connection::{Abort, Close, ConnId, ConnectionActor, Origin};
@@ -85,7 +85,7 @@ struct PeerEntry {
 
 /// Whether a peer can take one more message: its writer's queue plus what this batch staged
 /// for it stays under the high-water mark.
-fn room_in(peers: &HashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
+fn room_in(peers: &FxHashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
     move |p| {
         peers
             .get(&p)
@@ -98,9 +98,9 @@ pub(crate) struct SocketActor {
     ctx: Arc<SocketCtx>,
     shared: Arc<Shared>,
     pattern: Box<dyn Pattern>,
-    peers: HashMap<PeerId, PeerEntry>,
+    peers: FxHashMap<PeerId, PeerEntry>,
     readable: FairQueue,
-    conns: HashMap<ConnId, Addr<ConnectionActor>>,
+    conns: FxHashMap<ConnId, Addr<ConnectionActor>>,
     listeners: Vec<Addr<ListenerActor>>,
     outbox: Outbox,
     dirty: Vec<PeerId>,
@@ -115,9 +115,9 @@ impl SocketActor {
             ctx,
             shared,
             pattern,
-            peers: HashMap::new(),
+            peers: FxHashMap::default(),
             readable: FairQueue::default(),
-            conns: HashMap::new(),
+            conns: FxHashMap::default(),
             listeners: Vec::new(),
             outbox: Outbox::default(),
             dirty: Vec::new(),
@@ -175,21 +175,11 @@ impl SocketActor {
     fn pump(&mut self) {
         loop {
             let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
-            let rcvhwm = self.ctx.options.rcvhwm;
             let mut ready = Vec::new();
-            while ready.len() < room {
-                let peers = &self.peers;
-                let pattern = &self.pattern;
-                let next = self.readable.next_where(|p| {
-                    peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p)
-                });
-                let Some(id) = next else { break };
-                let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
-                    break;
-                };
-                if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
-                    ready.push(msg);
-                }
+            if self.peers.len() == 1 {
+                self.pump_single(room, &mut ready);
+            } else {
+                self.pump_fair(room, &mut ready);
             }
             let full = ready.len() >= room;
             self.shared.recv.push_batch(ready);
@@ -205,6 +195,49 @@ impl SocketActor {
                 || !self.shared.recv.backlog.swap(false, Ordering::AcqRel)
             {
                 return;
+            }
+        }
+    }
+
+    /// Fair queueing: one message from each peer with messages, in turn.
+    fn pump_fair(&mut self, room: usize, ready: &mut Vec<Multipart>) {
+        let rcvhwm = self.ctx.options.rcvhwm;
+        while ready.len() < room {
+            let peers = &self.peers;
+            let pattern = &self.pattern;
+            let next = self.readable.next_where(|p| {
+                peers.get(&p).is_some_and(|e| e.inq.len() > 0) && pattern.accepts_from(p)
+            });
+            let Some(id) = next else { break };
+            let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
+                break;
+            };
+            if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                ready.push(msg);
+            }
+        }
+    }
+
+    /// One peer: nobody to be fair to, so take its messages in batches, one lock each.
+    fn pump_single(&mut self, room: usize, ready: &mut Vec<Multipart>) {
+        let rcvhwm = self.ctx.options.rcvhwm;
+        let Some((&id, entry)) = self.peers.iter().next() else {
+            return;
+        };
+        if !self.pattern.accepts_from(id) {
+            return;
+        }
+        let inq = entry.inq.clone();
+        let mut batch = Vec::new();
+        while ready.len() < room {
+            inq.pop_up_to(room - ready.len(), rcvhwm, &mut batch);
+            if batch.is_empty() {
+                break;
+            }
+            for msg in batch.drain(..) {
+                if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                    ready.push(msg);
+                }
             }
         }
     }

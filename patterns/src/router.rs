@@ -1,7 +1,7 @@
 //! ROUTER (RFC 28/REQREP): prefixes each inbound message with its peer's routing id, and
 //! routes each outbound message by its first frame.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;
@@ -32,8 +32,8 @@ impl Router {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0x1234_5678);
         Router {
-            by_id: HashMap::new(),
-            ids: HashMap::new(),
+            by_id: HashMap::default(),
+            ids: HashMap::default(),
             next_generated: seed,
             mandatory,
             handover,

@@ -1,7 +1,7 @@
 //! XPUB (RFC 29/PUBSUB): a publisher that shows the application its subscribers'
 //! subscriptions, as `0x01topic` / `0x00topic` messages.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use actormq_transports::{Multipart, SocketType};
 
@@ -28,7 +28,7 @@ impl XPub {
     /// An XPUB; `verbose` passes on every subscribe, not only the first of a topic.
     pub fn new(verbose: bool) -> Self {
         XPub {
-            subscribers: HashMap::new(),
+            subscribers: HashMap::default(),
             order: Vec::new(),
             topics: Subscriptions::default(),
             verbose,

@@ -1,6 +1,10 @@
 //! Frames and multipart messages.
 
 use bytes::Bytes;
+use smallvec::SmallVec;
+
+/// Frames a message holds without a heap allocation of its own (a topic and a body).
+const INLINE_FRAMES: usize = 2;
 
 /// One frame of a message: a reference-counted byte buffer. Cloning a frame never copies the
 /// payload, so fan-out to many peers costs one reference count per peer.
@@ -16,18 +20,21 @@ pub type Frame = Bytes;
 /// assert_eq!(msg.frames()[1], "body");
 /// assert_eq!(msg.byte_len(), 9);
 /// ```
+///
+/// Messages of up to two frames are stored inline: building, queueing and dropping one costs
+/// no allocation beyond its frames'.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Multipart(Vec<Frame>);
+pub struct Multipart(SmallVec<[Frame; INLINE_FRAMES]>);
 
 impl Multipart {
     /// An empty message (no frames yet).
     pub fn new() -> Self {
-        Self(Vec::new())
+        Self(SmallVec::new())
     }
 
     /// An empty message with room for `n` frames.
     pub fn with_capacity(n: usize) -> Self {
-        Self(Vec::with_capacity(n))
+        Self(SmallVec::with_capacity(n))
     }
 
     /// Appends a frame.
@@ -81,37 +88,37 @@ impl Multipart {
 
     /// The frames as a vector.
     pub fn into_vec(self) -> Vec<Frame> {
-        self.0
+        self.0.into_vec()
     }
 }
 
 impl From<Vec<Frame>> for Multipart {
     fn from(frames: Vec<Frame>) -> Self {
-        Self(frames)
+        Self(SmallVec::from_vec(frames))
     }
 }
 
 impl From<Frame> for Multipart {
     fn from(frame: Frame) -> Self {
-        Self(vec![frame])
+        Self(smallvec::smallvec![frame])
     }
 }
 
 impl From<&'static str> for Multipart {
     fn from(s: &'static str) -> Self {
-        Self(vec![Bytes::from_static(s.as_bytes())])
+        Self::from(Bytes::from_static(s.as_bytes()))
     }
 }
 
 impl From<String> for Multipart {
     fn from(s: String) -> Self {
-        Self(vec![Bytes::from(s)])
+        Self::from(Bytes::from(s))
     }
 }
 
 impl From<Vec<u8>> for Multipart {
     fn from(v: Vec<u8>) -> Self {
-        Self(vec![Bytes::from(v)])
+        Self::from(Bytes::from(v))
     }
 }
 
@@ -129,7 +136,7 @@ impl<T: Into<Frame>> FromIterator<T> for Multipart {
 
 impl IntoIterator for Multipart {
     type Item = Frame;
-    type IntoIter = std::vec::IntoIter<Frame>;
+    type IntoIter = smallvec::IntoIter<[Frame; INLINE_FRAMES]>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }

@@ -28,7 +28,7 @@ pub enum Inbound {
 #[derive(Debug)]
 pub struct Decoder {
     max_msg_size: Option<u64>,
-    frames: Vec<Bytes>,
+    frames: Multipart,
     msg_size: u64,
 }
 
@@ -37,7 +37,7 @@ impl Decoder {
     pub fn new(max_msg_size: Option<u64>) -> Self {
         Decoder {
             max_msg_size,
-            frames: Vec::new(),
+            frames: Multipart::new(),
             msg_size: 0,
         }
     }
@@ -110,8 +110,7 @@ impl Decoder {
             self.frames.push(body);
             if flags & FLAG_MORE == 0 {
                 self.msg_size = 0;
-                let frames = std::mem::take(&mut self.frames);
-                return Ok(Some(Inbound::Message(Multipart::from(frames))));
+                return Ok(Some(Inbound::Message(std::mem::take(&mut self.frames))));
             }
         }
     }
