@@ -390,3 +390,38 @@ fn udp_multicast_through_the_loopback_interface() {
         }
     });
 }
+
+#[test]
+fn inproc_high_water_marks_hold_and_release() {
+    run(10, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://hwm").await.unwrap();
+        let opts = actormq::SocketOptions {
+            sndhwm: 10,
+            ..Default::default()
+        };
+        let push = Socket::with_options(SocketType::Push, opts).unwrap();
+        let mut monitor = push.monitor();
+        push.connect("inproc://hwm").await.unwrap();
+        handshakes(&mut monitor, 1).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // nobody reads: the puller's queue fills to the pusher's mark, then the pusher's own
+        let mut sent = 0;
+        loop {
+            match push.try_send(format!("{sent}")) {
+                Ok(()) => sent += 1,
+                Err(actormq::Error::WouldBlock(_)) => break,
+                Err(e) => panic!("{e}"),
+            }
+            tokio::task::yield_now().await;
+            assert!(sent <= 100, "no backpressure: {sent} messages queued");
+        }
+        assert!(sent >= 10, "only {sent} queued");
+        // the puller drains: everything arrives in order and sending resumes
+        for i in 0..sent {
+            assert_eq!(pull.recv().await.unwrap(), Multipart::from(format!("{i}")));
+        }
+        push.send("more").await.unwrap();
+        assert_eq!(pull.recv().await.unwrap(), Multipart::from("more"));
+    });
+}

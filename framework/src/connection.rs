@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tracing::Instrument;
 
 use crate::event::SocketEvent;
-use crate::queues::{Outgoing, PeerIn, PeerOut};
+use crate::queues::{Direct, Outgoing, PeerIn, PeerOut};
 use crate::socket_actor::{
     ConnectionEnded, PeerGone, PeerReadable, PeerUp, PeerWritable, SocketActor, SocketCtx,
 };
@@ -342,7 +342,7 @@ impl Session {
             Ok(Some(PipeMsg::Refused(reason))) => {
                 return format!("peer refused the connection: {reason}")
             }
-            Ok(Some(PipeMsg::Batch(_))) => {
+            Ok(Some(PipeMsg::Batch(_) | PipeMsg::Attach(_))) => {
                 return "handshake failed: a message before the greeting".to_string()
             }
             Ok(None) => return "peer closed the connection during the handshake".to_string(),
@@ -369,10 +369,30 @@ impl Session {
                 return format!("refused by the socket: {reason}");
             }
         };
+        // Hand the peer our inbound queue: from now on its socket delivers straight into it,
+        // and ours into its, with no task or channel between.
+        let ours = Direct {
+            inbox: inq.clone(),
+            socket: self.socket.clone(),
+        };
+        if tx.send(PipeMsg::Attach(Box::new(ours))).await.is_err() {
+            self.leave(&out);
+            return "peer closed the connection".to_string();
+        }
         let rcvhwm = self.ctx.options.rcvhwm;
-        let reader = async {
+        let watch = async {
             loop {
                 match rx.recv().await {
+                    Some(PipeMsg::Attach(theirs)) => match theirs.downcast::<Direct>() {
+                        Ok(theirs) => {
+                            theirs.inbox.set_sender(self.socket.clone());
+                            out.go_direct(*theirs);
+                        }
+                        Err(_) => {
+                            return "protocol error: an attachment of an unknown kind".to_string()
+                        }
+                    },
+                    // a peer that does not attach sends batches instead
                     Some(PipeMsg::Batch(batch)) => {
                         if !batch.is_empty() && inq.push_batch(batch) {
                             self.socket.do_send(PeerReadable);
@@ -389,26 +409,16 @@ impl Session {
                 }
             }
         };
-        let writer = async {
-            loop {
-                let Some(batch) = next_batch(self, &out).await else {
-                    return "closed by the socket".to_string();
-                };
-                let batch: Vec<Multipart> = batch
-                    .into_iter()
-                    .filter_map(|item| match item {
-                        Outgoing::Message(m) => Some(m),
-                        Outgoing::Command(_) => None,
-                    })
-                    .collect();
-                if tx.send(PipeMsg::Batch(batch)).await.is_err() {
-                    return "peer closed the connection".to_string();
-                }
+        // Delivery is direct, so closing only waits for the socket to say so.
+        let closed = async {
+            while !out.is_closed() {
+                out.wake.notified().await;
             }
+            "closed by the socket".to_string()
         };
         let reason = tokio::select! {
-            r = reader => r,
-            r = writer => r,
+            r = watch => r,
+            r = closed => r,
         };
         self.leave(&out);
         reason

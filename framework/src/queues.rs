@@ -7,11 +7,15 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use actix::Addr;
 
 use actormq_transports::zmtp::Command;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
+
+use crate::socket_actor::{PeerReadable, PeerWritable, SocketActor};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the queue inconsistent (every
@@ -209,12 +213,34 @@ pub(crate) enum Outgoing {
     Command(Command),
 }
 
-/// Socket actor → one connection's writer.
+/// Where an in-process connection delivers: the receiving socket's inbound queue for this
+/// peer, and that socket, to wake when the queue turns non-empty.
+pub(crate) struct Direct {
+    pub(crate) inbox: Arc<PeerIn>,
+    pub(crate) socket: Addr<SocketActor>,
+}
+
+fn deliver(direct: &Direct, items: impl IntoIterator<Item = Outgoing>) {
+    let msgs: Vec<Multipart> = items
+        .into_iter()
+        .filter_map(|item| match item {
+            Outgoing::Message(m) => Some(m),
+            Outgoing::Command(_) => None,
+        })
+        .collect();
+    if !msgs.is_empty() && direct.inbox.push_batch(msgs) {
+        direct.socket.do_send(PeerReadable);
+    }
+}
+
+/// Socket actor → one connection's writer; or, for an in-process connection once attached,
+/// straight into the receiving socket's inbound queue.
 pub(crate) struct PeerOut {
     queue: Mutex<VecDeque<Outgoing>>,
     len: AtomicUsize,
     pub(crate) wake: Notify,
     closed: AtomicBool,
+    direct: OnceLock<Direct>,
 }
 
 impl PeerOut {
@@ -224,15 +250,44 @@ impl PeerOut {
             len: AtomicUsize::new(0),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
+            direct: OnceLock::new(),
         }
     }
 
+    /// Messages queued toward the peer: for a direct connection, what its inbound queue holds.
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire)
+        match self.direct.get() {
+            Some(direct) => direct.inbox.len(),
+            None => self.len.load(Ordering::Acquire),
+        }
+    }
+
+    /// The socket found this peer full: true when there is room after all; otherwise the
+    /// socket hears `PeerWritable` when there is (from the writer, or for an in-process peer
+    /// from its socket's pops).
+    pub(crate) fn want_room(&self, hwm: usize) -> bool {
+        match self.direct.get() {
+            Some(direct) => direct.inbox.want_room(hwm),
+            None => false,
+        }
+    }
+
+    /// From now on deliver straight into the peer's inbound queue, starting with what waits
+    /// here. Done under this queue's lock, so no batch can overtake another.
+    pub(crate) fn go_direct(&self, direct: Direct) {
+        let mut q = lock(&self.queue);
+        let pending = std::mem::take(&mut *q);
+        self.len.store(0, Ordering::Release);
+        deliver(&direct, pending);
+        let _ = self.direct.set(direct);
     }
 
     pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Outgoing>) {
         let mut q = lock(&self.queue);
+        if let Some(direct) = self.direct.get() {
+            deliver(direct, items);
+            return;
+        }
         q.extend(items);
         // the mirror of the length is written under the lock, so it never disagrees with it
         self.len.store(q.len(), Ordering::Release);
@@ -268,10 +323,16 @@ impl PeerOut {
 }
 
 /// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
+/// An in-process sender fills it directly, up to its own `sndhwm`, and is told when it drains
+/// below that.
 pub(crate) struct PeerIn {
     queue: Mutex<VecDeque<Multipart>>,
     len: AtomicUsize,
     pub(crate) space: Notify,
+    sender: OnceLock<Addr<SocketActor>>,
+    /// The in-process sender found this queue full and waits to hear of room. Written and
+    /// read under the queue's lock, so the wake-up cannot slip between a check and a pop.
+    wanted: AtomicBool,
 }
 
 impl PeerIn {
@@ -280,6 +341,41 @@ impl PeerIn {
             queue: Mutex::default(),
             len: AtomicUsize::new(0),
             space: Notify::new(),
+            sender: OnceLock::new(),
+            wanted: AtomicBool::new(false),
+        }
+    }
+
+    /// An in-process sender fills this queue directly: its socket is told when room appears
+    /// after it found the queue full.
+    pub(crate) fn set_sender(&self, socket: Addr<SocketActor>) {
+        let _ = self.sender.set(socket);
+    }
+
+    /// The in-process sender found this queue at `hwm`: true when there is room after all,
+    /// else the sender will be told when there is.
+    pub(crate) fn want_room(&self, hwm: usize) -> bool {
+        let q = lock(&self.queue);
+        if q.len() < hwm {
+            return true;
+        }
+        self.wanted.store(true, Ordering::Relaxed);
+        false
+    }
+
+    /// After a pop, under the lock: whether the waiting sender must now be told.
+    fn sender_to_wake(&self) -> bool {
+        self.sender.get().is_some() && self.wanted.swap(false, Ordering::Relaxed)
+    }
+
+    fn drained(&self, before: usize, after: usize, hwm: usize, wake_sender: bool) {
+        if before >= hwm && after < hwm {
+            self.space.notify_one();
+        }
+        if wake_sender {
+            if let Some(socket) = self.sender.get() {
+                socket.do_send(PeerWritable);
+            }
         }
     }
 
@@ -302,10 +398,9 @@ impl PeerIn {
         let msg = q.pop_front()?;
         let len = q.len();
         self.len.store(len, Ordering::Release);
+        let wake_sender = self.sender_to_wake();
         drop(q);
-        if len + 1 == hwm {
-            self.space.notify_one();
-        }
+        self.drained(len + 1, len, hwm, wake_sender);
         Some(msg)
     }
 
@@ -317,10 +412,9 @@ impl PeerIn {
         into.extend(q.drain(..n.min(before)));
         let len = q.len();
         self.len.store(len, Ordering::Release);
+        let wake_sender = before > len && self.sender_to_wake();
         drop(q);
-        if before >= hwm && len < hwm {
-            self.space.notify_one();
-        }
+        self.drained(before, len, hwm, wake_sender);
     }
 
     /// Waits until the queue is below `hwm`.

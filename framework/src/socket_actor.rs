@@ -81,15 +81,26 @@ struct PeerEntry {
     inq: Arc<PeerIn>,
     /// Routed in this batch, not yet handed to the writer.
     staged: Vec<Outgoing>,
+    /// The writer's queue length, read once per routing pass: the counter may live on another
+    /// core (an in-process peer's inbound queue), and reading it per message would bounce its
+    /// cache line. Between reads the queue only shrinks, so the check stays safe.
+    queued: usize,
 }
 
-/// Whether a peer can take one more message: its writer's queue plus what this batch staged
-/// for it stays under the high-water mark.
+/// Whether a peer can take one more message: its writer's queue (as of this routing pass) plus
+/// what this pass staged for it stays under the high-water mark.
 fn room_in(peers: &FxHashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
     move |p| {
         peers
             .get(&p)
-            .is_some_and(|e| e.out.len() + e.staged.len() < hwm)
+            .is_some_and(|e| e.queued + e.staged.len() < hwm)
+    }
+}
+
+/// Starts a routing pass: reads every peer's queue length once.
+fn snapshot(peers: &mut FxHashMap<PeerId, PeerEntry>) {
+    for e in peers.values_mut() {
+        e.queued = e.out.len();
     }
 }
 
@@ -152,6 +163,8 @@ impl SocketActor {
     fn route_pending(&mut self, ctx: &mut Context<Self>) {
         let mut batch = self.shared.send.take_all();
         let hwm = self.ctx.options.sndhwm;
+        snapshot(&mut self.peers);
+        let mut waiting = false;
         while let Some(msg) = batch.pop_front() {
             let outcome = self
                 .pattern
@@ -160,6 +173,7 @@ impl SocketActor {
                 SendOutcome::Sent | SendOutcome::Dropped => {}
                 SendOutcome::Wait(msg) => {
                     batch.push_front(msg);
+                    waiting = true;
                     break;
                 }
                 SendOutcome::Refused(_, reason) => tracing::warn!(%reason, "message refused"),
@@ -168,6 +182,14 @@ impl SocketActor {
         }
         self.shared.send.give_back(batch);
         self.commit();
+        if waiting {
+            // Ask every full peer to say when it has room; one may have room already (an
+            // in-process peer drained while we routed): then route again at once.
+            let room_now = self.peers.values().any(|e| e.out.want_room(hwm));
+            if room_now {
+                ctx.notify(PeerWritable);
+            }
+        }
         self.try_finish(ctx);
     }
 
@@ -464,6 +486,7 @@ impl Handler<SendNow> for SocketActor {
         // whatever was queued before goes first
         self.route_pending(ctx);
         let hwm = self.ctx.options.sndhwm;
+        snapshot(&mut self.peers);
         let outcome = self
             .pattern
             .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
@@ -519,6 +542,7 @@ impl Handler<PeerUp> for SocketActor {
                 out: msg.out,
                 inq: msg.inq,
                 staged: Vec::new(),
+                queued: 0,
             },
         );
         self.readable.add(id);

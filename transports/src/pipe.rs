@@ -7,7 +7,6 @@ use crate::{Multipart, SocketType};
 
 /// What travels through a pipe: a greeting that stands in for the ZMTP handshake, then
 /// batches of messages.
-#[derive(Debug)]
 pub enum PipeMsg {
     /// The sender's socket type and identity (first, from each side).
     Hello {
@@ -20,6 +19,20 @@ pub enum PipeMsg {
     Refused(String),
     /// Messages, in order.
     Batch(Vec<Multipart>),
+    /// Something the two ends agree on beyond messages (the framework hands over its queues
+    /// so that the sender delivers straight into the receiver's, with no hop between).
+    Attach(Box<dyn std::any::Any + Send>),
+}
+
+impl std::fmt::Debug for PipeMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipeMsg::Hello { socket_type, .. } => write!(f, "Hello({socket_type})"),
+            PipeMsg::Refused(r) => write!(f, "Refused({r})"),
+            PipeMsg::Batch(b) => write!(f, "Batch({} messages)", b.len()),
+            PipeMsg::Attach(_) => f.write_str("Attach"),
+        }
+    }
 }
 
 /// One end of an in-process connection.
