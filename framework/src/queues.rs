@@ -168,7 +168,9 @@ impl RecvQueue {
             return;
         }
         lock(&self.queue).extend(msgs);
-        self.data.notify_one();
+        // every receiver waiting now may take one; receivers register before they look
+        // (`wait`), so none misses this
+        self.data.notify_waiters();
     }
 
     /// Pops a message; the flag says the socket actor should pump more.
@@ -177,10 +179,6 @@ impl RecvQueue {
         let msg = q.pop_front()?;
         let left = q.len();
         drop(q);
-        if left > 0 {
-            // pass the wake-up on to another receiver, if any
-            self.data.notify_one();
-        }
         let pump = left <= RECV_BATCH / 2 && self.backlog.swap(false, Ordering::AcqRel);
         Some((msg, pump))
     }
