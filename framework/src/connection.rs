@@ -227,6 +227,7 @@ impl Session {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         let up = PeerUp {
             peer,
+            address: Arc::from(peer_addr),
             out: out.clone(),
             inq: inq.clone(),
         };

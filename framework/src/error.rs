@@ -27,6 +27,17 @@ pub enum Error {
     /// The socket was closed.
     #[error("{0} socket is closed")]
     Closed(SocketType),
+    /// A value could not be encoded as MessagePack.
+    #[error("cannot encode a {type_name} as MessagePack: {reason}")]
+    Encode {
+        /// The type.
+        type_name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A received message did not decode as the expected type.
+    #[error(transparent)]
+    Decode(#[from] crate::typed::DecodeFailure),
     /// A non-blocking operation could not complete now (queue full or empty), like EAGAIN.
     #[error("{0} socket: operation would block")]
     WouldBlock(SocketType),

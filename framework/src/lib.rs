@@ -30,7 +30,9 @@ mod queues;
 mod socket;
 mod socket_actor;
 mod turn;
+pub mod typed;
 
+pub use actormq_macros::{Publisher, Responder, Subscriber, Topic, Worker};
 pub use actormq_patterns as patterns;
 pub use actormq_transports as transports;
 pub use actormq_transports::{Endpoint, Frame, Multipart, SocketType};
@@ -39,3 +41,12 @@ pub use event::SocketEvent;
 pub use options::{SocketOptions, DEFAULT_MAXMSGSIZE};
 pub use proxy::{proxy, Device, Proxy};
 pub use socket::Socket;
+pub use typed::{Publisher, Received, Subscriber, Topic};
+
+/// What the derive macros' generated code uses; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use actix;
+    pub use serde;
+    pub use tracing;
+}

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use actix::Addr;
 
+use actormq_patterns::PeerId;
 use actormq_transports::zmtp::Command;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
@@ -138,7 +139,7 @@ impl SendQueue {
 
 /// Socket actor → application: messages ready to be received, already fair-queued.
 pub(crate) struct RecvQueue {
-    queue: Mutex<VecDeque<Multipart>>,
+    queue: Mutex<VecDeque<(PeerId, Multipart)>>,
     data: Notify,
     /// Peers hold more than fitted: ask the socket actor to pump when this drains.
     pub(crate) backlog: AtomicBool,
@@ -163,7 +164,7 @@ impl RecvQueue {
         lock(&self.queue).len()
     }
 
-    pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) {
+    pub(crate) fn push_batch(&self, msgs: Vec<(PeerId, Multipart)>) {
         if msgs.is_empty() {
             return;
         }
@@ -174,7 +175,7 @@ impl RecvQueue {
     }
 
     /// Pops a message; the flag says the socket actor should pump more.
-    pub(crate) fn try_pop(&self) -> Option<(Multipart, bool)> {
+    pub(crate) fn try_pop(&self) -> Option<((PeerId, Multipart), bool)> {
         let mut q = lock(&self.queue);
         let msg = q.pop_front()?;
         let left = q.len();

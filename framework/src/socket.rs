@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
+use actormq_patterns::PeerId;
 use actormq_transports::{
     datagram, transport_for, Endpoint, Frame, Multipart, SocketType, TransportKind,
 };
@@ -91,6 +92,7 @@ impl Socket {
         let shared = Arc::new(Shared {
             send: SendQueue::new(options.sndhwm),
             recv: RecvQueue::new(),
+            addresses: Default::default(),
         });
         let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
         let ctx = Arc::new(SocketCtx {
@@ -290,12 +292,41 @@ impl Socket {
     }
 
     fn try_recv_now(&self) -> Option<Multipart> {
-        let (msg, pump) = self.inner.shared.recv.try_pop()?;
+        self.try_recv_now_from().map(|(_, msg)| msg)
+    }
+
+    fn try_recv_now_from(&self) -> Option<(PeerId, Multipart)> {
+        let (item, pump) = self.inner.shared.recv.try_pop()?;
         if pump {
             self.inner.addr.do_send(Pump);
         }
         self.inner.turn.received();
-        Some(msg)
+        Some(item)
+    }
+
+    /// Receives the next message with the address of the peer it came from
+    /// (`127.0.0.1:5555`, `ipc:///tmp/x.ipc`, ...; `(gone)` if that peer has since left).
+    pub async fn recv_from(&self) -> Result<(Multipart, Arc<str>)> {
+        self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
+        loop {
+            if let Some((peer, msg)) = self.try_recv_now_from() {
+                let addresses = self
+                    .inner
+                    .shared
+                    .addresses
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let from = addresses
+                    .get(&peer)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("(gone)"));
+                return Ok((msg, from));
+            }
+            if self.inner.shared.recv.is_closed() {
+                return Err(self.closed());
+            }
+            self.inner.shared.recv.wait().await;
+        }
     }
 
     /// The inbound messages as a stream, for an actix actor's `StreamHandler`

@@ -74,6 +74,8 @@ impl SocketCtx {
 pub(crate) struct Shared {
     pub(crate) send: SendQueue,
     pub(crate) recv: RecvQueue,
+    /// Each live peer's address, for `recv_from`.
+    pub(crate) addresses: std::sync::Mutex<FxHashMap<PeerId, Arc<str>>>,
 }
 
 struct PeerEntry {
@@ -222,7 +224,7 @@ impl SocketActor {
     }
 
     /// Fair queueing: one message from each peer with messages, in turn.
-    fn pump_fair(&mut self, room: usize, ready: &mut Vec<Multipart>) {
+    fn pump_fair(&mut self, room: usize, ready: &mut Vec<(PeerId, Multipart)>) {
         let rcvhwm = self.ctx.options.rcvhwm;
         while ready.len() < room {
             let peers = &self.peers;
@@ -235,13 +237,13 @@ impl SocketActor {
                 break;
             };
             if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
-                ready.push(msg);
+                ready.push((id, msg));
             }
         }
     }
 
     /// One peer: nobody to be fair to, so take its messages in batches, one lock each.
-    fn pump_single(&mut self, room: usize, ready: &mut Vec<Multipart>) {
+    fn pump_single(&mut self, room: usize, ready: &mut Vec<(PeerId, Multipart)>) {
         let rcvhwm = self.ctx.options.rcvhwm;
         let Some((&id, entry)) = self.peers.iter().next() else {
             return;
@@ -258,7 +260,7 @@ impl SocketActor {
             }
             for msg in batch.drain(..) {
                 if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
-                    ready.push(msg);
+                    ready.push((id, msg));
                 }
             }
         }
@@ -306,13 +308,20 @@ impl SocketActor {
         let mut ready = Vec::new();
         while let Some(msg) = entry.inq.pop(usize::MAX) {
             if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
-                ready.push(msg);
+                ready.push((id, msg));
             }
         }
         self.shared.recv.push_batch(ready);
         self.readable.remove(id);
         let told = self.pattern.peer_left(id);
-        self.shared.recv.push_batch(told);
+        self.shared
+            .recv
+            .push_batch(told.into_iter().map(|m| (id, m)).collect());
+        self.shared
+            .addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         self.dirty.retain(|&p| p != id);
     }
 }
@@ -365,6 +374,7 @@ pub(crate) struct CloseSocket(pub(crate) Option<oneshot::Sender<()>>);
 #[rtype(result = "Result<(), String>")]
 pub(crate) struct PeerUp {
     pub(crate) peer: Peer,
+    pub(crate) address: Arc<str>,
     pub(crate) out: Arc<PeerOut>,
     pub(crate) inq: Arc<PeerIn>,
 }
@@ -552,6 +562,11 @@ impl Handler<PeerUp> for SocketActor {
             self.outbox.drain();
             return Err(reason);
         }
+        self.shared
+            .addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, msg.address);
         self.stage_outbox();
         self.commit();
         // messages queued while no peer could take them go now

@@ -1,0 +1,93 @@
+//! Publishing typed messages.
+
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::typed::{encode, Encoding, Topic};
+use crate::{Error, Result, Socket};
+
+/// Sends `T`s on a socket (PUB, XPUB, PUSH, DEALER, ...) as `[topic, MessagePack]`, each
+/// encoded once whatever the number of subscribers.
+pub struct Publisher<T> {
+    socket: Socket,
+    encoding: Encoding,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T> Clone for Publisher<T> {
+    fn clone(&self) -> Self {
+        Publisher {
+            socket: self.socket.clone(),
+            encoding: self.encoding,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: Topic + Serialize> Publisher<T> {
+    /// A publisher on `socket`, with field names (maps) in the MessagePack.
+    pub fn new(socket: Socket) -> Self {
+        Publisher {
+            socket,
+            encoding: Encoding::Named,
+            _type: PhantomData,
+        }
+    }
+
+    /// The same with another [`Encoding`].
+    pub fn with_encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// The socket underneath (to bind, connect, monitor).
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// Publishes one message.
+    pub async fn publish(&self, msg: &T) -> Result<()> {
+        let payload = encode(msg, self.encoding)?;
+        self.socket.send([Bytes::from(msg.topic()), payload]).await
+    }
+}
+
+/// A publisher slot in an actor, filled when the actor starts: the field that
+/// `#[derive(Publisher)]` asks for (`out: Outlet<Reading>`).
+pub struct Outlet<T> {
+    publisher: OnceLock<Publisher<T>>,
+}
+
+impl<T> Default for Outlet<T> {
+    fn default() -> Self {
+        Outlet {
+            publisher: OnceLock::new(),
+        }
+    }
+}
+
+impl<T: Topic + Serialize> Outlet<T> {
+    /// Fills the slot (done by the derive when the actor starts).
+    pub fn attach(&self, publisher: Publisher<T>) {
+        let _ = self.publisher.set(publisher);
+    }
+
+    /// The publisher, once the actor has started.
+    pub fn publisher(&self) -> Option<&Publisher<T>> {
+        self.publisher.get()
+    }
+
+    /// Publishes one message (an error before the actor has started).
+    pub async fn publish(&self, msg: &T) -> Result<()> {
+        match self.publisher.get() {
+            Some(p) => p.publish(msg).await,
+            None => Err(Error::Refused {
+                socket_type: actormq_transports::SocketType::Pub,
+                reason: "the publisher's actor has not started yet".into(),
+            }),
+        }
+    }
+}
