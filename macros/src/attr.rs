@@ -1,6 +1,5 @@
 //! Parsing and checking the actor attributes: `#[subscribe(Type, connect = "...", ...)]`.
 
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Attribute, DeriveInput, Ident, LitInt, LitStr, Path, Type};
 
@@ -30,7 +29,7 @@ pub struct ActorAttr {
     pub on_start: Option<Ident>,
     pub deliver_errors: bool,
     /// The attribute itself, for errors about what is missing.
-    pub span: Option<Span>,
+    pub tokens: Option<proc_macro2::TokenStream>,
 }
 
 fn endpoints(lit: &LitStr, bind: bool, into: &mut Vec<Endpoint>) -> syn::Result<()> {
@@ -83,7 +82,7 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
         ));
     }
     let mut out = ActorAttr {
-        span: Some(attr.span()),
+        tokens: Some(quote::quote!(#attr)),
         ..ActorAttr::default()
     };
     attr.parse_nested_meta(|meta| {
@@ -161,7 +160,10 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
     Ok(out)
 }
 
-/// An error at the attribute.
+/// An error spanning the whole attribute.
 pub fn missing(attr: &ActorAttr, input: &DeriveInput, what: &str) -> syn::Error {
-    syn::Error::new(attr.span.unwrap_or_else(|| input.ident.span()), what)
+    match &attr.tokens {
+        Some(tokens) => syn::Error::new_spanned(tokens, what),
+        None => syn::Error::new(input.ident.span(), what),
+    }
 }

@@ -2,7 +2,8 @@
 //! them to their endpoints (attribute, or environment override), and wires them to the actor.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type};
 
 use crate::attr::{self, ActorAttr, Endpoint};
@@ -50,6 +51,32 @@ fn actor_impl(
                 }));
             }
         }
+    }
+}
+
+/// Compile-time checks with errors that name the user's types, spanned at their tokens:
+/// `bounds` are `(type, trait)` pairs. Skipped for generic actors.
+fn checks(
+    input: &DeriveInput,
+    bounds: &[(TokenStream, TokenStream, proc_macro2::Span)],
+) -> TokenStream {
+    if !input.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let items = bounds.iter().enumerate().map(|(i, (ty, bound, span))| {
+        let f = syn::Ident::new(&format!("__actormq_requires_{i}"), *span);
+        quote_spanned! {*span=>
+            fn #f<T: ?Sized + #bound>() {}
+            let _ = #f::<#ty>;
+        }
+    });
+    quote! {
+        const _: () = {
+            #[allow(dead_code)]
+            fn __actormq_checks() {
+                #(#items)*
+            }
+        };
     }
 }
 
@@ -107,7 +134,24 @@ pub fn subscriber(input: &DeriveInput) -> syn::Result<TokenStream> {
         ::actormq::Result::Ok(sub.on_decode_error(#policy))
     };
     let on_ready = quote!(ctx.add_message_stream(ready.into_stream()););
-    Ok(actor_impl(input, setup, on_ready, &a))
+    let name = &input.ident;
+    let checks = checks(
+        input,
+        &[
+            (
+                quote!(#msg),
+                quote!(::actormq::__private::serde::de::DeserializeOwned),
+                msg.span(),
+            ),
+            (
+                quote!(#name),
+                quote!(::actormq::__private::actix::Handler<::actormq::Received<#msg>>),
+                msg.span(),
+            ),
+        ],
+    );
+    let imp = actor_impl(input, setup, on_ready, &a);
+    Ok(quote!(#checks #imp))
 }
 
 /// The field of type `Outlet<T>` the publisher derive fills.
@@ -164,7 +208,19 @@ pub fn publisher(input: &DeriveInput) -> syn::Result<TokenStream> {
         ::actormq::Result::Ok(::actormq::typed::Publisher::<#msg>::new(socket))
     };
     let on_ready = quote!(act.#field.attach(ready););
-    Ok(actor_impl(input, setup, on_ready, &a))
+    let checks = checks(
+        input,
+        &[
+            (
+                quote!(#msg),
+                quote!(::actormq::__private::serde::Serialize),
+                msg.span(),
+            ),
+            (quote!(#msg), quote!(::actormq::typed::Topic), msg.span()),
+        ],
+    );
+    let imp = actor_impl(input, setup, on_ready, &a);
+    Ok(quote!(#checks #imp))
 }
 
 pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
@@ -210,7 +266,29 @@ pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         });
     };
-    Ok(actor_impl(input, setup, on_ready, &a))
+    let name = &input.ident;
+    let checks = checks(
+        input,
+        &[
+            (
+                quote!(#inp),
+                quote!(::actormq::__private::serde::de::DeserializeOwned),
+                inp.span(),
+            ),
+            (
+                quote!(#out),
+                quote!(::actormq::__private::serde::Serialize + ::actormq::typed::Topic),
+                out.span(),
+            ),
+            (
+                quote!(#name),
+                quote!(::actormq::__private::actix::Handler<::actormq::typed::Work<#inp, #out>>),
+                inp.span(),
+            ),
+        ],
+    );
+    let imp = actor_impl(input, setup, on_ready, &a);
+    Ok(quote!(#checks #imp))
 }
 
 pub fn responder(input: &DeriveInput) -> syn::Result<TokenStream> {

@@ -1,0 +1,4 @@
+#[derive(actormq::Responder)]
+struct Echo;
+
+fn main() {}

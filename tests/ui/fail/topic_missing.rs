@@ -1,0 +1,6 @@
+#[derive(actormq::Topic)]
+struct Reading {
+    zipcode: u32,
+}
+
+fn main() {}
