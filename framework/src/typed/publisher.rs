@@ -53,6 +53,13 @@ impl<T: Topic + Serialize> Publisher<T> {
         let payload = encode(msg, self.encoding)?;
         self.socket.send([Bytes::from(msg.topic()), payload]).await
     }
+
+    /// Publishes one message if the socket's queue has room now (for an actor's synchronous
+    /// handler), else [`Error::WouldBlock`].
+    pub fn try_publish(&self, msg: &T) -> Result<()> {
+        let payload = encode(msg, self.encoding)?;
+        self.socket.try_send([Bytes::from(msg.topic()), payload])
+    }
 }
 
 /// A publisher slot in an actor, filled when the actor starts: the field that
