@@ -38,7 +38,11 @@ fn python_decodes_what_actormq_publishes() {
             .expect("python3 with pyzmq and msgpack (pip install pyzmq msgpack)");
         let output = tokio::task::spawn_blocking(move || child.wait_with_output());
         tokio::pin!(output);
-        let reading = Reading { zipcode: 10001, celsius: 21.5, station: "rust".into() };
+        let reading = Reading {
+            zipcode: 10001,
+            celsius: 21.5,
+            station: "rust".into(),
+        };
         let out = loop {
             publisher.publish(&reading).await.unwrap();
             if let Ok(out) = tokio::time::timeout(Duration::from_millis(20), &mut output).await {
@@ -58,7 +62,12 @@ fn python_decodes_what_actormq_publishes() {
 fn libzmq_and_rmpv_decode_what_actormq_publishes() {
     run(30, async {
         let publisher = Publisher::<Reading>::new(Socket::new(SocketType::Pub).unwrap());
-        let ep = publisher.socket().bind("tcp://127.0.0.1:0").await.unwrap().to_string();
+        let ep = publisher
+            .socket()
+            .bind("tcp://127.0.0.1:0")
+            .await
+            .unwrap()
+            .to_string();
         let got = libzmq(move |ctx| {
             let sub = ctx.socket(zmq::SUB).unwrap();
             sub.connect(&ep).unwrap();
@@ -67,7 +76,11 @@ fn libzmq_and_rmpv_decode_what_actormq_publishes() {
             sub.recv_multipart(0).expect("libzmq SUB timed out")
         });
         tokio::pin!(got);
-        let reading = Reading { zipcode: 10042, celsius: -3.25, station: "rust".into() };
+        let reading = Reading {
+            zipcode: 10042,
+            celsius: -3.25,
+            station: "rust".into(),
+        };
         let frames = loop {
             publisher.publish(&reading).await.unwrap();
             if let Ok(frames) = tokio::time::timeout(Duration::from_millis(20), &mut got).await {
@@ -98,10 +111,16 @@ fn a_python_map_decodes_into_a_rust_struct() {
     run(30, async {
         let port = free_port();
         let ep = format!("tcp://127.0.0.1:{port}");
-        let mut child = python().args(["tests/python/typed_pub.py", &ep]).spawn().expect("python3 with pyzmq and msgpack");
+        let mut child = python()
+            .args(["tests/python/typed_pub.py", &ep])
+            .spawn()
+            .expect("python3 with pyzmq and msgpack");
         let socket = Socket::new(SocketType::Sub).unwrap();
         socket.connect(ep.as_str()).await.unwrap();
-        let sub = Subscriber::<Reading>::new(socket, "weather.").await.unwrap().on_decode_error(OnDecodeError::Deliver);
+        let sub = Subscriber::<Reading>::new(socket, "weather.")
+            .await
+            .unwrap()
+            .on_decode_error(OnDecodeError::Deliver);
         let mut good = None;
         let mut bad = None;
         while good.is_none() || bad.is_none() {
@@ -113,7 +132,14 @@ fn a_python_map_decodes_into_a_rust_struct() {
         }
         let _ = child.kill();
         let _ = child.wait();
-        assert_eq!(good.unwrap(), Reading { zipcode: 10002, celsius: 19.5, station: "py".into() });
+        assert_eq!(
+            good.unwrap(),
+            Reading {
+                zipcode: 10002,
+                celsius: 19.5,
+                station: "py".into()
+            }
+        );
         let bad = bad.unwrap();
         assert_eq!(bad.topic, "weather.10003");
         assert!(bad.peer.starts_with("127.0.0.1:"), "{bad}");
