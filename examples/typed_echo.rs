@@ -43,7 +43,7 @@ pub async fn demo(n: usize) -> actormq::Result<Vec<Pong>> {
     EchoService.start();
     let socket = Socket::new(SocketType::Req)?;
     socket.connect("tcp://127.0.0.1:15560").await?;
-    let client = Requester::<Ping, Pong>::new(socket);
+    let mut client = Requester::<Ping, Pong>::new(socket);
     let mut answers = Vec::new();
     for i in 0..n {
         let pong = client

@@ -425,3 +425,29 @@ fn inproc_high_water_marks_hold_and_release() {
         assert_eq!(pull.recv().await.unwrap(), Multipart::from("more"));
     });
 }
+
+#[test]
+fn inproc_sender_full_before_the_peer_attaches_still_delivers_everything() {
+    run(10, async {
+        let opts = actormq::SocketOptions {
+            sndhwm: 10,
+            ..Default::default()
+        };
+        let push = Socket::with_options(SocketType::Push, opts).unwrap();
+        push.connect("inproc://early-backlog").await.unwrap();
+        // far more than the queues hold, queued before any peer exists
+        let sender = push.clone();
+        let sending = actix::spawn(async move {
+            for i in 0..200 {
+                sender.send(format!("{i}")).await.unwrap();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://early-backlog").await.unwrap();
+        for i in 0..200 {
+            assert_eq!(pull.recv().await.unwrap(), Multipart::from(format!("{i}")));
+        }
+        sending.await.unwrap();
+    });
+}

@@ -221,7 +221,7 @@ fn typed_request_reply_with_a_derived_responder() {
         Echo.start();
         let req = Socket::new(SocketType::Req).unwrap();
         req.connect("inproc://typed-echo").await.unwrap();
-        let requester = Requester::<Ping, Pong>::new(req);
+        let mut requester = Requester::<Ping, Pong>::new(req);
         for n in 0..5 {
             let pong = requester
                 .request(&Ping {
@@ -231,8 +231,19 @@ fn typed_request_reply_with_a_derived_responder() {
                 .unwrap();
             assert_eq!(pong.text, format!("stop saying: message #{n}"));
         }
+        // a DEALER works as a requester too: it adds the envelope delimiter itself
+        let dealer = Socket::new(SocketType::Dealer).unwrap();
+        dealer.connect("inproc://typed-echo").await.unwrap();
+        let mut via_dealer = Requester::<Ping, Pong>::new(dealer);
+        let pong = via_dealer
+            .request(&Ping {
+                text: "from a dealer".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(pong.text, "stop saying: from a dealer");
         // a reply of the wrong shape is a decode error naming the type, not a panic
-        let wrong = Requester::<Ping, Reading>::new(requester.socket().clone());
+        let mut wrong = Requester::<Ping, Reading>::new(requester.socket().clone());
         let err = wrong
             .request(&Ping { text: "x".into() })
             .await
@@ -254,7 +265,7 @@ struct Station {
 impl Station {
     fn feed(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(Duration::from_millis(5), |act, _ctx| {
-            if let Some(p) = act.out.publisher().cloned() {
+            if let Some(p) = act.out.publisher() {
                 actix::spawn(async move {
                     for zipcode in [10001, 10002, 20001] {
                         let _ = p

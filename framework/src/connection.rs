@@ -343,8 +343,8 @@ impl Session {
             Ok(Some(PipeMsg::Refused(reason))) => {
                 return format!("peer refused the connection: {reason}")
             }
-            Ok(Some(PipeMsg::Batch(_) | PipeMsg::Attach(_))) => {
-                return "handshake failed: a message before the greeting".to_string()
+            Ok(Some(PipeMsg::Attach(_))) => {
+                return "handshake failed: an attachment before the greeting".to_string()
             }
             Ok(None) => return "peer closed the connection during the handshake".to_string(),
             Err(_) => return "handshake not completed within handshake_ivl".to_string(),
@@ -380,7 +380,6 @@ impl Session {
             self.leave(&out);
             return "peer closed the connection".to_string();
         }
-        let rcvhwm = self.ctx.options.rcvhwm;
         let watch = async {
             loop {
                 match rx.recv().await {
@@ -388,18 +387,14 @@ impl Session {
                         Ok(theirs) => {
                             theirs.inbox.set_sender(self.socket.clone());
                             out.go_direct(*theirs);
+                            // The socket may have found this peer full before it attached, and
+                            // nothing else would tell it of room: route again now.
+                            self.socket.do_send(PeerWritable);
                         }
                         Err(_) => {
                             return "protocol error: an attachment of an unknown kind".to_string()
                         }
                     },
-                    // a peer that does not attach sends batches instead
-                    Some(PipeMsg::Batch(batch)) => {
-                        if !batch.is_empty() && inq.push_batch(batch) {
-                            self.socket.do_send(PeerReadable);
-                        }
-                        inq.wait_below(rcvhwm).await;
-                    }
                     Some(PipeMsg::Refused(reason)) => {
                         return format!("peer refused the connection: {reason}")
                     }

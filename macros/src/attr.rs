@@ -1,7 +1,8 @@
 //! Parsing and checking the actor attributes: `#[subscribe(Type, connect = "...", ...)]`.
 
+use syn::parse::ParseStream;
 use syn::spanned::Spanned;
-use syn::{Attribute, DeriveInput, Ident, LitInt, LitStr, Path, Type};
+use syn::{Attribute, DeriveInput, Ident, LitInt, LitStr, Token, Type};
 
 /// One endpoint as written: bind or connect, with its literal for error spans.
 pub struct Endpoint {
@@ -13,7 +14,7 @@ pub struct Endpoint {
 #[derive(Default)]
 pub struct ActorAttr {
     /// The bare message type (`Reading` in `subscribe(Reading, ...)`).
-    pub message: Option<Path>,
+    pub message: Option<Type>,
     /// Keyed types: `input`, `output`, `request`, `reply`.
     pub input: Option<Type>,
     pub output: Option<Type>,
@@ -25,7 +26,7 @@ pub struct ActorAttr {
     pub pull: Vec<Endpoint>,
     pub push: Vec<Endpoint>,
     pub prefix: Option<LitStr>,
-    pub concurrency: Option<LitInt>,
+    pub concurrency: Option<usize>,
     pub on_start: Option<Ident>,
     pub deliver_errors: bool,
     /// The attribute itself, for errors about what is missing.
@@ -62,7 +63,8 @@ fn endpoints(lit: &LitStr, bind: bool, into: &mut Vec<Endpoint>) -> syn::Result<
     Ok(())
 }
 
-/// Parses the attribute named `name` (required).
+/// Parses the attribute named `name` (required): an optional message type first, then
+/// `key = value` pairs.
 pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<ActorAttr> {
     let attrs: Vec<&Attribute> = input
         .attrs
@@ -81,81 +83,71 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
             format!("only one `#[{name}(...)]` attribute is allowed"),
         ));
     }
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            format!("#[derive] with #[{name}] makes an actor, and actors here cannot be generic: use a concrete type"),
+        ));
+    }
     let mut out = ActorAttr {
         tokens: Some(quote::quote!(#attr)),
         ..ActorAttr::default()
     };
-    attr.parse_nested_meta(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
-            // a bare path: the message type
-            if out.message.is_some() {
-                return Err(meta.error("the message type is given twice"));
+    attr.parse_args_with(|stream: ParseStream| {
+        // a leading type (anything but `key = ...`) is the message type
+        let keyed = stream.peek(Ident) && stream.peek2(Token![=]);
+        if !stream.is_empty() && !keyed {
+            out.message = Some(stream.parse::<Type>()?);
+            if !stream.is_empty() {
+                stream.parse::<Token![,]>()?;
             }
-            out.message = Some(meta.path.clone());
-            return Ok(());
         }
-        match key.as_str() {
-            "bind" | "connect" => {
-                endpoints(&meta.value()?.parse()?, key == "bind", &mut out.endpoints)
-            }
-            "pull" => endpoints(&meta.value()?.parse()?, false, &mut out.pull),
-            "push" => endpoints(&meta.value()?.parse()?, false, &mut out.push),
-            "prefix" => {
-                out.prefix = Some(meta.value()?.parse()?);
-                Ok(())
-            }
-            "concurrency" => {
-                let n: LitInt = meta.value()?.parse()?;
-                if n.base10_parse::<usize>()? == 0 {
-                    return Err(syn::Error::new(n.span(), "concurrency must be at least 1"));
-                }
-                out.concurrency = Some(n);
-                Ok(())
-            }
-            "on_start" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.on_start = Some(lit.parse()?);
-                Ok(())
-            }
-            "on_decode_error" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                out.deliver_errors = match lit.value().as_str() {
-                    "log" => false,
-                    "deliver" => true,
-                    _ => {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "on_decode_error is \"log\" or \"deliver\"",
-                        ))
+        while !stream.is_empty() {
+            let key: Ident = stream.parse().map_err(|e| {
+                syn::Error::new(e.span(), format!("expected `key = value` here, as in `#[{name}({example})]`"))
+            })?;
+            stream.parse::<Token![=]>()?;
+            match key.to_string().as_str() {
+                "bind" | "connect" => endpoints(&stream.parse()?, key == "bind", &mut out.endpoints)?,
+                "pull" => endpoints(&stream.parse()?, false, &mut out.pull)?,
+                "push" => endpoints(&stream.parse()?, false, &mut out.push)?,
+                "prefix" => out.prefix = Some(stream.parse()?),
+                "concurrency" => {
+                    let n: LitInt = stream.parse()?;
+                    let value: usize = n.base10_parse()?;
+                    if value == 0 {
+                        return Err(syn::Error::new(n.span(), "concurrency must be at least 1"));
                     }
-                };
-                Ok(())
+                    out.concurrency = Some(value);
+                }
+                "on_start" => {
+                    let lit: LitStr = stream.parse()?;
+                    out.on_start = Some(lit.parse()?);
+                }
+                "on_decode_error" => {
+                    let lit: LitStr = stream.parse()?;
+                    out.deliver_errors = match lit.value().as_str() {
+                        "log" => false,
+                        "deliver" => true,
+                        _ => return Err(syn::Error::new(lit.span(), "on_decode_error is \"log\" or \"deliver\"")),
+                    };
+                }
+                "input" => out.input = Some(stream.parse()?),
+                "output" => out.output = Some(stream.parse()?),
+                "request" => out.request = Some(stream.parse()?),
+                "reply" => out.reply = Some(stream.parse()?),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown key `{other}` in #[{name}(...)]: expected e.g. `#[{name}({example})]`"),
+                    ))
+                }
             }
-            "input" => {
-                out.input = Some(meta.value()?.parse()?);
-                Ok(())
+            if !stream.is_empty() {
+                stream.parse::<Token![,]>()?;
             }
-            "output" => {
-                out.output = Some(meta.value()?.parse()?);
-                Ok(())
-            }
-            "request" => {
-                out.request = Some(meta.value()?.parse()?);
-                Ok(())
-            }
-            "reply" => {
-                out.reply = Some(meta.value()?.parse()?);
-                Ok(())
-            }
-            _ => Err(meta.error(format!(
-                "unknown key `{key}` in #[{name}(...)]: expected e.g. `#[{name}({example})]`"
-            ))),
         }
+        Ok(())
     })?;
     Ok(out)
 }

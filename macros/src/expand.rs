@@ -80,17 +80,27 @@ fn checks(
     }
 }
 
+/// At least one endpoint; `role` is the worker socket's (`input`, `output`) or empty.
 fn need_endpoints(
     a: &ActorAttr,
     input: &DeriveInput,
     key_example: &str,
+    role: &str,
     eps: &[Endpoint],
 ) -> syn::Result<()> {
     if eps.is_empty() {
+        let role = if role.is_empty() {
+            String::new()
+        } else {
+            format!("__{}", role.to_uppercase())
+        };
         return Err(attr::missing(
             a,
             input,
-            &format!("no endpoint: add one, e.g. `{key_example}` (it can be overridden at run time by ACTORMQ__{}__ENDPOINTS)", input.ident.to_string().to_uppercase()),
+            &format!(
+                "no endpoint: add one, e.g. `{key_example}` (it can be overridden at run time by ACTORMQ__{}{role}__ENDPOINTS)",
+                input.ident.to_string().to_uppercase()
+            ),
         ));
     }
     Ok(())
@@ -113,6 +123,7 @@ pub fn subscriber(input: &DeriveInput) -> syn::Result<TokenStream> {
         &a,
         input,
         "connect = \"tcp://localhost:5556\"",
+        "",
         &a.endpoints,
     )?;
     let name_str = input.ident.to_string();
@@ -135,21 +146,23 @@ pub fn subscriber(input: &DeriveInput) -> syn::Result<TokenStream> {
     };
     let on_ready = quote!(ctx.add_message_stream(ready.into_stream()););
     let name = &input.ident;
-    let checks = checks(
-        input,
-        &[
-            (
-                quote!(#msg),
-                quote!(::actormq::__private::serde::de::DeserializeOwned),
-                msg.span(),
-            ),
-            (
-                quote!(#name),
-                quote!(::actormq::__private::actix::Handler<::actormq::Received<#msg>>),
-                msg.span(),
-            ),
-        ],
-    );
+    let mut bounds = vec![
+        (
+            quote!(#msg),
+            quote!(::actormq::__private::serde::de::DeserializeOwned),
+            msg.span(),
+        ),
+        (
+            quote!(#name),
+            quote!(::actormq::__private::actix::Handler<::actormq::Received<#msg>>),
+            msg.span(),
+        ),
+    ];
+    if a.prefix.is_none() {
+        // the prefix defaults to the type's topic prefix
+        bounds.push((quote!(#msg), quote!(::actormq::typed::Topic), msg.span()));
+    }
+    let checks = checks(input, &bounds);
     let imp = actor_impl(input, setup, on_ready, &a);
     Ok(quote!(#checks #imp))
 }
@@ -188,7 +201,7 @@ pub fn publisher(input: &DeriveInput) -> syn::Result<TokenStream> {
             "name the message type first: `#[publish(Reading, bind = \"...\")]`",
         )
     })?;
-    need_endpoints(&a, input, "bind = \"tcp://*:5556\"", &a.endpoints)?;
+    need_endpoints(&a, input, "bind = \"tcp://*:5556\"", "", &a.endpoints)?;
     let (field, _) = outlet_field(input).ok_or_else(|| {
         syn::Error::new(
             input.ident.span(),
@@ -240,14 +253,23 @@ pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
             "a worker needs `output = ResultType` (what it pushes)",
         )
     })?;
-    need_endpoints(&a, input, "pull = \"tcp://localhost:5557\"", &a.pull)?;
-    need_endpoints(&a, input, "push = \"tcp://localhost:5558\"", &a.push)?;
+    need_endpoints(
+        &a,
+        input,
+        "pull = \"tcp://localhost:5557\"",
+        "input",
+        &a.pull,
+    )?;
+    need_endpoints(
+        &a,
+        input,
+        "push = \"tcp://localhost:5558\"",
+        "output",
+        &a.push,
+    )?;
     let name_str = input.ident.to_string();
     let (pull, push) = (defaults(&a.pull), defaults(&a.push));
-    let concurrency = match &a.concurrency {
-        Some(n) => quote!(#n),
-        None => quote!(1usize),
-    };
+    let concurrency = a.concurrency.unwrap_or(1);
     let setup = quote! {
         let input = ::actormq::Socket::new(::actormq::SocketType::Pull)?;
         ::actormq::typed::attach(&input, &::actormq::typed::endpoints_for(#name_str, "input", #pull)).await?;
@@ -302,7 +324,7 @@ pub fn responder(input: &DeriveInput) -> syn::Result<TokenStream> {
         .reply
         .clone()
         .ok_or_else(|| attr::missing(&a, input, "a responder needs `reply = ReplyType`"))?;
-    need_endpoints(&a, input, "bind = \"tcp://*:5555\"", &a.endpoints)?;
+    need_endpoints(&a, input, "bind = \"tcp://*:5555\"", "", &a.endpoints)?;
     let name_str = input.ident.to_string();
     let defaults = defaults(&a.endpoints);
     let setup = quote! {

@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::{BoxFuture, Endpoint, Error, Link, Listener, Pipe, Result, Transport, TransportKind};
 
-/// Batches in flight per direction of an inproc connection (each is at most a high-water mark's
-/// worth of messages).
+/// Pipe messages in flight per direction of an inproc connection: only the greeting, the
+/// attachment or a refusal ever travel through it.
 const PIPE_BATCHES: usize = 4;
 
 type Acceptor = mpsc::UnboundedSender<(Pipe, String)>;

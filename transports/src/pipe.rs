@@ -3,10 +3,12 @@
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::{Multipart, SocketType};
+use crate::SocketType;
 
-/// What travels through a pipe: a greeting that stands in for the ZMTP handshake, then
-/// batches of messages.
+/// What travels through a pipe: a greeting that stands in for the ZMTP handshake, then each
+/// side's attachment (the framework hands over its inbound queue, into which the other side's
+/// socket then delivers directly). Messages themselves never travel through the pipe; it stays
+/// open only to tell each end when the other goes.
 pub enum PipeMsg {
     /// The sender's socket type and identity (first, from each side).
     Hello {
@@ -17,8 +19,6 @@ pub enum PipeMsg {
     },
     /// The sender refuses the connection, and why.
     Refused(String),
-    /// Messages, in order.
-    Batch(Vec<Multipart>),
     /// Something the two ends agree on beyond messages (the framework hands over its queues
     /// so that the sender delivers straight into the receiver's, with no hop between).
     Attach(Box<dyn std::any::Any + Send>),
@@ -29,7 +29,6 @@ impl std::fmt::Debug for PipeMsg {
         match self {
             PipeMsg::Hello { socket_type, .. } => write!(f, "Hello({socket_type})"),
             PipeMsg::Refused(r) => write!(f, "Refused({r})"),
-            PipeMsg::Batch(b) => write!(f, "Batch({} messages)", b.len()),
             PipeMsg::Attach(_) => f.write_str("Attach"),
         }
     }
@@ -49,11 +48,11 @@ impl Pipe {
     ///
     /// ```
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// use actormq_transports::{Multipart, Pipe, PipeMsg};
+    /// use actormq_transports::{Pipe, PipeMsg};
     ///
     /// let (a, mut b) = Pipe::pair(4);
-    /// a.tx.send(PipeMsg::Batch(vec![Multipart::from("hi")])).await.unwrap();
-    /// assert!(matches!(b.rx.recv().await, Some(PipeMsg::Batch(m)) if m[0] == Multipart::from("hi")));
+    /// a.tx.send(PipeMsg::Refused("busy".into())).await.unwrap();
+    /// assert!(matches!(b.rx.recv().await, Some(PipeMsg::Refused(r)) if r == "busy"));
     /// # });
     /// ```
     pub fn pair(batches: usize) -> (Pipe, Pipe) {

@@ -1,7 +1,7 @@
 //! Publishing typed messages.
 
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -62,39 +62,53 @@ impl<T: Topic + Serialize> Publisher<T> {
     }
 }
 
-/// A publisher slot in an actor, filled when the actor starts: the field that
-/// `#[derive(Publisher)]` asks for (`out: Outlet<Reading>`).
+/// A publisher slot in an actor, filled when the actor starts (and refilled if it is restarted):
+/// the field that `#[derive(Publisher)]` asks for (`out: Outlet<Reading>`).
 pub struct Outlet<T> {
-    publisher: OnceLock<Publisher<T>>,
+    publisher: Mutex<Option<Publisher<T>>>,
 }
 
 impl<T> Default for Outlet<T> {
     fn default() -> Self {
         Outlet {
-            publisher: OnceLock::new(),
+            publisher: Mutex::new(None),
         }
     }
 }
 
 impl<T: Topic + Serialize> Outlet<T> {
-    /// Fills the slot (done by the derive when the actor starts).
+    /// Fills the slot (done by the derive when the actor starts), replacing any earlier one.
     pub fn attach(&self, publisher: Publisher<T>) {
-        let _ = self.publisher.set(publisher);
+        *self.publisher.lock().unwrap_or_else(|e| e.into_inner()) = Some(publisher);
     }
 
-    /// The publisher, once the actor has started.
-    pub fn publisher(&self) -> Option<&Publisher<T>> {
-        self.publisher.get()
+    /// The publisher, once the actor has started (a cheap handle: clone it into futures).
+    pub fn publisher(&self) -> Option<Publisher<T>> {
+        self.publisher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn not_started() -> Error {
+        Error::Refused {
+            socket_type: actormq_transports::SocketType::Pub,
+            reason: "the publisher's actor has not started yet".into(),
+        }
     }
 
     /// Publishes one message (an error before the actor has started).
     pub async fn publish(&self, msg: &T) -> Result<()> {
-        match self.publisher.get() {
-            Some(p) => p.publish(msg).await,
-            None => Err(Error::Refused {
-                socket_type: actormq_transports::SocketType::Pub,
-                reason: "the publisher's actor has not started yet".into(),
-            }),
-        }
+        self.publisher()
+            .ok_or_else(Self::not_started)?
+            .publish(msg)
+            .await
+    }
+
+    /// Publishes one message if there is room now, from a synchronous handler.
+    pub fn try_publish(&self, msg: &T) -> Result<()> {
+        self.publisher()
+            .ok_or_else(Self::not_started)?
+            .try_publish(msg)
     }
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::typed::subscriber::decode_message;
 use crate::typed::{encode, Encoding};
-use crate::{Error, Result, Socket};
+use bytes::Bytes;
+
+use crate::{Error, Result, Socket, SocketType};
 
 /// A request as an actix message: an actor answers it with a `Rep`
 /// (`type Result = MessageResult<Request<Req, Rep>>`, or a future of one).
@@ -34,6 +36,11 @@ struct ErrorReply {
 }
 
 /// Sends typed requests on a REQ (or DEALER) socket and decodes the replies.
+///
+/// One request at a time: `request` takes `&mut self`. If a call is abandoned between request
+/// and reply (dropped under a timeout), a plain REQ is left waiting for that reply; to give up
+/// and ask again, use a REQ with `req_relaxed` and `req_correlate`, which discards the late
+/// reply.
 pub struct Requester<Req, Rep> {
     socket: Socket,
     encoding: Encoding,
@@ -56,8 +63,14 @@ impl<Req: Serialize, Rep: DeserializeOwned + 'static> Requester<Req, Rep> {
     }
 
     /// Sends a request and waits for its reply.
-    pub async fn request(&self, req: &Req) -> Result<Rep> {
-        self.socket.send(encode(req, self.encoding)?).await?;
+    pub async fn request(&mut self, req: &Req) -> Result<Rep> {
+        let payload = encode(req, self.encoding)?;
+        if self.socket.socket_type() == SocketType::Dealer {
+            // a DEALER adds the envelope's delimiter itself (a REQ does it for us)
+            self.socket.send([Bytes::new(), payload]).await?;
+        } else {
+            self.socket.send(payload).await?;
+        }
         let (reply, peer) = self.socket.recv_from().await?;
         decode_message::<Rep>(&reply, &peer)
             .value
@@ -95,19 +108,23 @@ where
         let (msg, peer) = socket.recv_from().await?;
         let reply = match decode_message::<Req>(&msg, &peer).value {
             Ok(req) => match handler(req).await {
-                Some(rep) => encode(&rep, Encoding::Named)?,
+                Some(rep) => encode(&rep, Encoding::Named),
                 None => return Ok(()),
             },
             Err(failure) => {
                 tracing::warn!(peer = %failure.peer, reason = %failure.reason, "request does not decode");
-                encode(
-                    &ErrorReply {
-                        error: failure.to_string(),
-                    },
-                    Encoding::Named,
-                )?
+                Err(Error::Decode(failure))
             }
         };
+        // A REP owes every request a reply: a failure becomes an error reply, never a silence.
+        let reply = reply.or_else(|e| {
+            encode(
+                &ErrorReply {
+                    error: e.to_string(),
+                },
+                Encoding::Named,
+            )
+        })?;
         socket.send(reply).await?;
     }
 }

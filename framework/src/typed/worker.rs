@@ -50,8 +50,11 @@ where
         let Ok(out) = result else {
             return Ok(()); // the actor stopped
         };
-        let payload = encode(&out, Encoding::Named)?;
-        output.send([Bytes::from(out.topic()), payload]).await?;
+        match encode(&out, Encoding::Named) {
+            Ok(payload) => output.send([Bytes::from(out.topic()), payload]).await?,
+            // one result that cannot be encoded is lost, not the pipeline
+            Err(e) => tracing::warn!(error = %e, "a worker's result was dropped"),
+        }
     }
     Ok(())
 }

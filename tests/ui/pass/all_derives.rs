@@ -51,6 +51,27 @@ impl Handler<Request<Reading, Reading>> for Echo {
     }
 }
 
+/// A generic message type, named with its parameters and a path.
+#[derive(Serialize, Deserialize, Topic)]
+#[topic = "envelope"]
+struct Envelope<T> {
+    body: T,
+}
+
+mod msgs {
+    pub type Numbers = super::Envelope<Vec<u32>>;
+}
+
+#[derive(actormq::Subscriber)]
+#[subscribe(crate::msgs::Numbers, connect = "inproc://numbers")]
+struct Counter;
+
+impl Handler<Received<Envelope<Vec<u32>>>> for Counter {
+    type Result = ();
+    fn handle(&mut self, _msg: Received<Envelope<Vec<u32>>>, _ctx: &mut Self::Context) {}
+}
+
 fn main() {
+    let _ = Counter;
     let _ = (Station { out: Outlet::default() }, Dashboard, Relay, Echo);
 }
