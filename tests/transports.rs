@@ -394,7 +394,12 @@ fn udp_multicast_through_the_loopback_interface() {
 #[test]
 fn inproc_high_water_marks_hold_and_release() {
     run(10, async {
-        let pull = Socket::new(SocketType::Pull).unwrap();
+        // an inproc pipe holds the sender's sndhwm plus the receiver's rcvhwm, as in libzmq
+        let pull_opts = actormq::SocketOptions {
+            rcvhwm: 10,
+            ..Default::default()
+        };
+        let pull = Socket::with_options(SocketType::Pull, pull_opts).unwrap();
         pull.bind("inproc://hwm").await.unwrap();
         let opts = actormq::SocketOptions {
             sndhwm: 10,
@@ -416,7 +421,10 @@ fn inproc_high_water_marks_hold_and_release() {
             tokio::task::yield_now().await;
             assert!(sent <= 100, "no backpressure: {sent} messages queued");
         }
-        assert!(sent >= 10, "only {sent} queued");
+        assert!(
+            sent >= 20,
+            "only {sent} queued (the pipe holds sndhwm + rcvhwm = 20)"
+        );
         // the puller drains: everything arrives in order and sending resumes
         for i in 0..sent {
             assert_eq!(pull.recv().await.unwrap(), Multipart::from(format!("{i}")));

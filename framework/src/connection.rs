@@ -375,6 +375,7 @@ impl Session {
         let ours = Direct {
             inbox: inq.clone(),
             socket: self.socket.clone(),
+            rcvhwm: self.ctx.options.rcvhwm,
         };
         if tx.send(PipeMsg::Attach(Box::new(ours))).await.is_err() {
             self.leave(&out);

@@ -217,6 +217,9 @@ pub(crate) enum Outgoing {
 pub(crate) struct Direct {
     pub(crate) inbox: Arc<PeerIn>,
     pub(crate) socket: Addr<SocketActor>,
+    /// The receiving socket's `rcvhwm`: as in libzmq, an in-process pipe holds the sender's
+    /// `sndhwm` plus the receiver's `rcvhwm`.
+    pub(crate) rcvhwm: usize,
 }
 
 fn deliver(direct: &Direct, items: impl IntoIterator<Item = Outgoing>) {
@@ -256,7 +259,7 @@ impl PeerOut {
     /// Messages queued toward the peer: for a direct connection, what its inbound queue holds.
     pub(crate) fn len(&self) -> usize {
         match self.direct.get() {
-            Some(direct) => direct.inbox.len(),
+            Some(direct) => direct.inbox.len().saturating_sub(direct.rcvhwm),
             None => self.len.load(Ordering::Acquire),
         }
     }
@@ -266,7 +269,7 @@ impl PeerOut {
     /// from its socket's pops).
     pub(crate) fn want_room(&self, hwm: usize) -> bool {
         match self.direct.get() {
-            Some(direct) => direct.inbox.want_room(hwm),
+            Some(direct) => direct.inbox.want_room(hwm + direct.rcvhwm),
             None => false,
         }
     }
