@@ -1,0 +1,317 @@
+//! The socket commands: pub, sub, push, pull, req, rep, proxy.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Duration;
+
+use actormq::{Endpoint, Multipart, Socket, SocketEvent, SocketOptions, SocketType};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
+
+use crate::frames::Format;
+use crate::Common;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// A socket of `socket_type` with the command's linger.
+fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Result<Socket, String> {
+    let opts = SocketOptions {
+        linger: Some(Duration::from_millis(common.linger_ms)),
+        xpub_verbose,
+        ..SocketOptions::default()
+    };
+    Socket::with_options(socket_type, opts).map_err(err)
+}
+
+/// Whether binding `ep` lets the system choose (port 0, `ipc://*`): then the real endpoint is
+/// printed.
+fn chosen_by_system(ep: &Endpoint) -> bool {
+    match ep {
+        Endpoint::Tcp(hp) => hp.port == 0,
+        Endpoint::Udp { addr, .. } => addr.port == 0,
+        Endpoint::Ipc(path) => path.as_os_str() == "*",
+        _ => false,
+    }
+}
+
+/// Binds one endpoint; prints `bound ENDPOINT` on stderr when the system chose it.
+async fn bind(socket: &Socket, ep: &str) -> Result<(), String> {
+    let wanted: Endpoint = ep.parse().map_err(err)?;
+    let bound = socket.bind(&wanted).await.map_err(err)?;
+    if chosen_by_system(&wanted) {
+        eprintln!("bound {bound}");
+    }
+    Ok(())
+}
+
+/// Binds and connects as the command line says.
+async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
+    if common.bind.is_empty() && common.connect.is_empty() {
+        return Err("no endpoint: give --bind EP or --connect EP".into());
+    }
+    for ep in &common.bind {
+        bind(socket, ep).await?;
+    }
+    for ep in &common.connect {
+        socket.connect(ep.as_str()).await.map_err(err)?;
+    }
+    Ok(())
+}
+
+fn stdin_lines() -> Lines<BufReader<Stdin>> {
+    BufReader::new(tokio::io::stdin()).lines()
+}
+
+fn print_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// `pub` and `push`: each stdin line a message.
+pub async fn send_lines(
+    common: Common,
+    socket_type: SocketType,
+    topic: Option<String>,
+    wait: Option<usize>,
+) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    // To count subscribers, a publisher that waits is an XPUB that sees every subscription.
+    let waits_for_subscribers = socket_type == SocketType::Pub && wait.is_some();
+    let actual = if waits_for_subscribers {
+        SocketType::XPub
+    } else {
+        socket_type
+    };
+    let socket = socket(actual, &common, waits_for_subscribers)?;
+    let mut monitor = socket.monitor();
+    attach(&socket, &common).await?;
+    if let Some(n) = wait {
+        if waits_for_subscribers {
+            let mut subscribers = BTreeSet::new();
+            while subscribers.len() < n {
+                let (msg, peer) = socket.recv_from().await.map_err(err)?;
+                if msg.len() == 1 && msg.frames()[0].first() == Some(&1) {
+                    subscribers.insert(peer.to_string());
+                }
+            }
+        } else {
+            let mut peers = 0;
+            while peers < n {
+                if let Ok(SocketEvent::HandshakeSucceeded { .. }) = monitor.recv().await {
+                    peers += 1;
+                }
+            }
+        }
+    }
+    let mut lines = stdin_lines();
+    let (mut line_no, mut sent) = (0u64, 0u64);
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| format!("reading stdin: {e}"))?
+    {
+        line_no += 1;
+        let mut msg = match format.parse_line(&line) {
+            Ok(msg) => msg,
+            Err(e) => {
+                eprintln!("actormq: line {line_no}: {e} (skipped)");
+                continue;
+            }
+        };
+        if let Some(t) = &topic {
+            msg.push_front(t.clone());
+        }
+        socket.send(msg).await.map_err(err)?;
+        sent += 1;
+        if common.count.is_some_and(|n| sent >= n) {
+            break;
+        }
+        if let Some(ms) = common.interval_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+    socket.close().await;
+    Ok(())
+}
+
+/// `sub` and `pull`: print each message.
+pub async fn receive(
+    common: Common,
+    socket_type: SocketType,
+    topics: Vec<String>,
+) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    let socket = socket(socket_type, &common, false)?;
+    attach(&socket, &common).await?;
+    let raw_first = if socket_type == SocketType::Sub {
+        if topics.is_empty() {
+            socket.subscribe("").await.map_err(err)?;
+        }
+        for t in &topics {
+            socket.subscribe(t.clone()).await.map_err(err)?;
+        }
+        1
+    } else {
+        0
+    };
+    let mut received = 0u64;
+    while common.count.is_none_or(|n| received < n) {
+        let (msg, peer) = socket.recv_from().await.map_err(err)?;
+        match format.show(&msg, raw_first) {
+            Ok(line) => {
+                print_line(&line);
+                received += 1;
+            }
+            Err(e) => eprintln!("actormq: message from {peer}: {e} (skipped)"),
+        }
+    }
+    Ok(())
+}
+
+/// `req`: each stdin line a request; print each reply.
+pub async fn request(common: Common) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    let socket = socket(SocketType::Req, &common, false)?;
+    attach(&socket, &common).await?;
+    let mut lines = stdin_lines();
+    let (mut line_no, mut replies) = (0u64, 0u64);
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| format!("reading stdin: {e}"))?
+    {
+        line_no += 1;
+        let msg = match format.parse_line(&line) {
+            Ok(msg) => msg,
+            Err(e) => {
+                eprintln!("actormq: line {line_no}: {e} (skipped)");
+                continue;
+            }
+        };
+        socket.send(msg).await.map_err(err)?;
+        let (reply, peer) = socket.recv_from().await.map_err(err)?;
+        match format.show(&reply, 0) {
+            Ok(text) => print_line(&text),
+            Err(e) => eprintln!("actormq: reply from {peer}: {e} (skipped)"),
+        }
+        replies += 1;
+        if common.count.is_some_and(|n| replies >= n) {
+            break;
+        }
+        if let Some(ms) = common.interval_ms {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+    Ok(())
+}
+
+/// `rep`: answer each request with its own frames (`--echo`), or print it and answer with the
+/// next stdin line.
+pub async fn reply(common: Common, echo: bool) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    let socket = socket(SocketType::Rep, &common, false)?;
+    attach(&socket, &common).await?;
+    let mut lines = stdin_lines();
+    let mut replies = 0u64;
+    while common.count.is_none_or(|n| replies < n) {
+        let (request, peer) = socket.recv_from().await.map_err(err)?;
+        let answer: Multipart = if echo {
+            request
+        } else {
+            match format.show(&request, 0) {
+                Ok(text) => print_line(&text),
+                Err(e) => eprintln!("actormq: request from {peer}: {e}"),
+            }
+            loop {
+                let Some(line) = lines
+                    .next_line()
+                    .await
+                    .map_err(|e| format!("reading stdin: {e}"))?
+                else {
+                    socket.close().await;
+                    return Ok(());
+                };
+                match format.parse_line(&line) {
+                    Ok(msg) => break msg,
+                    Err(e) => eprintln!("actormq: reply line: {e} (skipped)"),
+                }
+            }
+        };
+        socket.send(answer).await.map_err(err)?;
+        replies += 1;
+    }
+    socket.close().await;
+    Ok(())
+}
+
+/// Parses `TYPE=EPS` of the proxy command.
+fn parse_side(spec: &str, which: &str) -> Result<(SocketType, Vec<(bool, String)>), String> {
+    let (ty, eps) = spec.split_once('=').ok_or_else(|| {
+        format!("--{which} `{spec}`: write TYPE=ENDPOINTS, e.g. router=tcp://*:5559")
+    })?;
+    let socket_type: SocketType = ty.parse().map_err(|e| format!("--{which}: {e}"))?;
+    use SocketType::*;
+    if !matches!(
+        socket_type,
+        Router | Dealer | XPub | XSub | Pub | Sub | Push | Pull
+    ) {
+        return Err(format!("--{which}: a proxy side is router, dealer, xpub, xsub, pub, sub, push or pull, not {ty}"));
+    }
+    let eps: Vec<(bool, String)> = eps
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|ep| match ep.strip_prefix('>') {
+            Some(rest) => (false, rest.to_string()),
+            None => (true, ep.strip_prefix('@').unwrap_or(ep).to_string()),
+        })
+        .collect();
+    if eps.is_empty() {
+        return Err(format!("--{which} `{spec}`: no endpoint after `=`"));
+    }
+    Ok((socket_type, eps))
+}
+
+async fn proxy_side(spec: &str, which: &str) -> Result<Socket, String> {
+    let (socket_type, eps) = parse_side(spec, which)?;
+    let socket = Socket::new(socket_type).map_err(err)?;
+    for (binds, ep) in eps {
+        if binds {
+            bind(&socket, &ep).await?;
+        } else {
+            socket.connect(ep.as_str()).await.map_err(err)?;
+        }
+    }
+    if socket_type == SocketType::Sub {
+        socket.subscribe("").await.map_err(err)?;
+    }
+    Ok(socket)
+}
+
+/// `proxy`: runs until a socket closes or Ctrl-C.
+pub async fn proxy(
+    frontend: String,
+    backend: String,
+    capture: Option<String>,
+) -> Result<(), String> {
+    let front = proxy_side(&frontend, "frontend").await?;
+    let back = proxy_side(&backend, "backend").await?;
+    let capture = match capture {
+        Some(spec) => Some(proxy_side(&spec, "capture").await?),
+        None => None,
+    };
+    tokio::select! {
+        r = actormq::proxy(front, back, capture) => r.map_err(err),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+/// `run`: actor graphs from configuration are not part of this tool yet.
+pub async fn run_graph(file: std::path::PathBuf) -> Result<(), String> {
+    Err(format!(
+        "cannot run {}: actor graphs from configuration are not implemented yet (see the README)",
+        file.display()
+    ))
+}

@@ -1,0 +1,261 @@
+//! `actormq`: talk to any ZeroMQ-speaking service from the shell, run a graph, benchmark.
+//!
+//! Every application frame on the wire is MessagePack; on the command line a frame is JSON
+//! text (or plain bytes with `--raw`), one message per line, frames separated by a TAB.
+
+mod bench;
+mod commands;
+mod frames;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "Examples:
+  actormq sub --bind tcp://127.0.0.1:5556 --topic weather
+  echo '{\"celsius\":21.5}' | actormq pub --connect tcp://127.0.0.1:5556 --topic weather --wait-subscribers 1
+  actormq bench throughput --transport inproc --size 16";
+
+/// Talk to any ZeroMQ-speaking service, run an actor graph, benchmark.
+#[derive(Parser)]
+#[command(name = "actormq", version, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every socket command takes.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Common {
+    /// Bind an endpoint (repeatable): tcp://127.0.0.1:5556, tcp://*:0, ipc:///tmp/x, udp://...
+    #[arg(long = "bind", value_name = "EP")]
+    pub bind: Vec<String>,
+    /// Connect to an endpoint (repeatable).
+    #[arg(long = "connect", value_name = "EP")]
+    pub connect: Vec<String>,
+    /// Frames are plain bytes (UTF-8 text), not JSON <-> MessagePack.
+    #[arg(long)]
+    pub raw: bool,
+    /// Exit 0 after N messages received (or N replies sent, for rep).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Wait this long between sends.
+    #[arg(long = "interval-ms", value_name = "MS")]
+    pub interval_ms: Option<u64>,
+    /// Exit with status 2 if the command has not completed by then.
+    #[arg(long = "timeout-ms", value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+    /// How long queued messages may take to leave when the command ends.
+    #[arg(long = "linger-ms", value_name = "MS", default_value_t = 5000)]
+    pub linger_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Publish each stdin line as a message.
+    #[command(
+        after_help = "Example:\n  printf '{\"celsius\":21.5}\\n' | actormq pub --bind tcp://*:5556 --topic weather --wait-subscribers 1"
+    )]
+    Pub {
+        #[command(flatten)]
+        common: Common,
+        /// Prepend this topic (raw) as the first frame.
+        #[arg(long, value_name = "T")]
+        topic: Option<String>,
+        /// Before the first message, wait until N subscribers have connected and subscribed.
+        #[arg(long = "wait-subscribers", value_name = "N")]
+        wait_subscribers: Option<usize>,
+    },
+    /// Print each message received; the first frame (the topic) raw, the rest as bodies.
+    #[command(
+        after_help = "Example:\n  actormq sub --connect tcp://localhost:5556 --topic weather --count 10"
+    )]
+    Sub {
+        #[command(flatten)]
+        common: Common,
+        /// Subscribe to this prefix (repeatable; none: everything).
+        #[arg(long = "topic", value_name = "PREFIX")]
+        topics: Vec<String>,
+    },
+    /// Push each stdin line as a message.
+    #[command(
+        after_help = "Example:\n  seq 10 | actormq push --connect tcp://localhost:5557 --wait-peers 2"
+    )]
+    Push {
+        #[command(flatten)]
+        common: Common,
+        /// Before the first message, wait until N peers have connected.
+        #[arg(long = "wait-peers", value_name = "N")]
+        wait_peers: Option<usize>,
+    },
+    /// Print each message pulled (all frames as bodies).
+    #[command(after_help = "Example:\n  actormq pull --bind tcp://*:5557 --count 100")]
+    Pull {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Send each stdin line as a request and print its reply.
+    #[command(
+        after_help = "Example:\n  echo '\"ping\"' | actormq req --connect tcp://localhost:5555"
+    )]
+    Req {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Answer requests: with --echo, each with its own frames; else with the next stdin line.
+    #[command(after_help = "Example:\n  actormq rep --bind tcp://*:5555 --echo")]
+    Rep {
+        #[command(flatten)]
+        common: Common,
+        /// Answer every request with its own frames.
+        #[arg(long)]
+        echo: bool,
+    },
+    /// Join a frontend and a backend socket (queue, forwarder, streamer, ...).
+    #[command(
+        after_help = "Example:\n  actormq proxy --frontend router=tcp://*:5559 --backend dealer=tcp://*:5560\n\nTYPE is router, dealer, xpub, xsub, pub, sub, push or pull; EPS a comma-separated list,\neach bound by default, @ binds, > connects."
+    )]
+    Proxy {
+        /// TYPE=EPS of the frontend.
+        #[arg(long, value_name = "TYPE=EPS")]
+        frontend: String,
+        /// TYPE=EPS of the backend.
+        #[arg(long, value_name = "TYPE=EPS")]
+        backend: String,
+        /// TYPE=EPS of a socket that gets a copy of all traffic.
+        #[arg(long, value_name = "TYPE=EPS")]
+        capture: Option<String>,
+        /// Exit with status 2 if still running then.
+        #[arg(long = "timeout-ms", value_name = "MS")]
+        timeout_ms: Option<u64>,
+    },
+    /// Run an actor graph described in a file (TOML, YAML or JSON).
+    #[command(after_help = "Example:\n  actormq run examples/pipeline.toml")]
+    Run {
+        /// The graph file.
+        file: std::path::PathBuf,
+        /// Exit with status 2 if still running then.
+        #[arg(long = "timeout-ms", value_name = "MS")]
+        timeout_ms: Option<u64>,
+    },
+    /// Measure throughput or latency over a real endpoint.
+    Bench {
+        #[command(subcommand)]
+        kind: bench::Kind,
+    },
+}
+
+/// How a command ended.
+pub enum Outcome {
+    /// It completed.
+    Done,
+    /// `--timeout-ms` ran out first (exit status 2).
+    TimedOut,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            eprintln!("actormq: {line}");
+            return ExitCode::from(1);
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let result = actix::System::new().block_on(run(cli.command));
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::TimedOut) => ExitCode::from(2),
+        Err(reason) => {
+            eprintln!("actormq: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs a command's future, bounded by `--timeout-ms`.
+async fn bounded(
+    timeout_ms: Option<u64>,
+    fut: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<Outcome, String> {
+    match timeout_ms {
+        None => fut.await.map(|()| Outcome::Done),
+        Some(ms) => match tokio::time::timeout(Duration::from_millis(ms), fut).await {
+            Ok(result) => result.map(|()| Outcome::Done),
+            Err(_) => {
+                eprintln!("actormq: timed out after {ms} ms");
+                Ok(Outcome::TimedOut)
+            }
+        },
+    }
+}
+
+async fn run(command: Command) -> Result<Outcome, String> {
+    use actormq::SocketType;
+    match command {
+        Command::Pub {
+            common,
+            topic,
+            wait_subscribers,
+        } => {
+            let t = common.timeout_ms;
+            bounded(
+                t,
+                commands::send_lines(common, SocketType::Pub, topic, wait_subscribers),
+            )
+            .await
+        }
+        Command::Push { common, wait_peers } => {
+            let t = common.timeout_ms;
+            bounded(
+                t,
+                commands::send_lines(common, SocketType::Push, None, wait_peers),
+            )
+            .await
+        }
+        Command::Sub { common, topics } => {
+            let t = common.timeout_ms;
+            bounded(t, commands::receive(common, SocketType::Sub, topics)).await
+        }
+        Command::Pull { common } => {
+            let t = common.timeout_ms;
+            bounded(t, commands::receive(common, SocketType::Pull, Vec::new())).await
+        }
+        Command::Req { common } => {
+            let t = common.timeout_ms;
+            bounded(t, commands::request(common)).await
+        }
+        Command::Rep { common, echo } => {
+            let t = common.timeout_ms;
+            bounded(t, commands::reply(common, echo)).await
+        }
+        Command::Proxy {
+            frontend,
+            backend,
+            capture,
+            timeout_ms,
+        } => bounded(timeout_ms, commands::proxy(frontend, backend, capture)).await,
+        Command::Run { file, timeout_ms } => bounded(timeout_ms, commands::run_graph(file)).await,
+        Command::Bench { kind } => bench::run(kind).await.map(|()| Outcome::Done),
+    }
+}

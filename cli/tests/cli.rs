@@ -1,0 +1,400 @@
+//! The `actormq` tool run as a user runs it: processes, pipes, real sockets, libzmq peers.
+#![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn actormq() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_actormq"))
+}
+
+/// Spawns with stdout piped and stderr read in the background; returns the endpoints it bound.
+struct Running {
+    child: Child,
+    bound: mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn spawn(args: &[&str]) -> Running {
+    let mut child = actormq()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, bound) = mpsc::channel();
+    let all = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let keep = all.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(ep) = line.strip_prefix("bound ") {
+                let _ = tx.send(ep.to_string());
+            }
+            keep.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    Running {
+        child,
+        bound,
+        stderr: all,
+    }
+}
+
+impl Running {
+    fn bound(&self) -> String {
+        self.bound
+            .recv_timeout(Duration::from_secs(10))
+            .expect("no `bound` line on stderr")
+    }
+
+    /// Waits (at most 20 s) for the exit; returns status code, stdout, stderr.
+    fn finish(mut self) -> (i32, String, String) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "actormq did not exit; stderr: {}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut out = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let err = self.stderr.lock().unwrap().clone();
+        (status.code().unwrap_or(-1), out, err)
+    }
+}
+
+/// Runs to completion with `input` on stdin.
+fn run_with(args: &[&str], input: &str) -> Output {
+    let mut child = actormq()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "actormq {args:?} did not exit; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn pub_and_sub_with_topics_multipart_and_the_line_format() {
+    let sub = spawn(&[
+        "sub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--topic",
+        "news",
+        "--count",
+        "2",
+    ]);
+    let ep = sub.bound();
+    let out = run_with(
+        &[
+            "pub",
+            "--connect",
+            &ep,
+            "--topic",
+            "news",
+            "--wait-subscribers",
+            "1",
+        ],
+        "{\"a\":1}\t\"x\"\n[1,2.5,null]\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, stdout, _) = sub.finish();
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "news\t{\"a\":1}\t\"x\"\nnews\t[1,2.5,null]\n");
+}
+
+#[test]
+fn push_and_pull_raw_frames_keep_empty_ones() {
+    let pull = spawn(&[
+        "pull",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--raw",
+        "--count",
+        "2",
+    ]);
+    let ep = pull.bound();
+    let out = run_with(
+        &["push", "--connect", &ep, "--raw", "--wait-peers", "1"],
+        "a\t\tccc\nplain text\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, stdout, _) = pull.finish();
+    assert_eq!((code, stdout.as_str()), (0, "a\t\tccc\nplain text\n"));
+}
+
+#[test]
+fn a_bad_json_line_is_reported_with_its_number_and_the_rest_is_sent() {
+    let pull = spawn(&["pull", "--bind", "tcp://127.0.0.1:0", "--count", "2"]);
+    let ep = pull.bound();
+    let out = run_with(&["push", "--connect", &ep], "1\n{not json\n\"three\"\n");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("invalid JSON"),
+        "{stderr}"
+    );
+    let (_, stdout, _) = pull.finish();
+    assert_eq!(stdout, "1\n\"three\"\n");
+}
+
+#[test]
+fn req_and_rep_echo() {
+    let rep = spawn(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "2",
+    ]);
+    let ep = rep.bound();
+    let out = run_with(&["req", "--connect", &ep], "{\"q\":1}\n\"second\"\t2\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"q\":1}\n\"second\"\t2\n"
+    );
+    assert_eq!(rep.finish().0, 0);
+}
+
+#[test]
+fn exit_codes_and_one_line_reasons() {
+    for (args, needle) in [
+        (vec!["pull", "--bind", "tcp://localhost"], "missing `:port`"),
+        (vec!["pull", "--bindd", "tcp://*:0"], "unexpected argument"),
+        (vec!["pull"], "no endpoint"),
+        (
+            vec![
+                "proxy",
+                "--frontend",
+                "req=tcp://*:0",
+                "--backend",
+                "dealer=tcp://*:0",
+            ],
+            "a proxy side is",
+        ),
+        (vec!["run", "/nonexistent/graph.toml"], "graph"),
+    ] {
+        let out = run_with(&args, "");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{args:?}: not one line: {stderr}"
+        );
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let out = run_with(
+        &["pull", "--bind", "tcp://127.0.0.1:0", "--timeout-ms", "300"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn help_on_every_command_has_an_example() {
+    for cmd in ["pub", "sub", "push", "pull", "req", "rep", "proxy", "run"] {
+        let out = run_with(&[cmd, "--help"], "");
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Example"), "{cmd} --help: {text}");
+    }
+    for kind in ["throughput", "latency"] {
+        let out = run_with(&["bench", kind, "--help"], "");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Example"));
+    }
+}
+
+#[test]
+fn garbage_from_a_libzmq_peer_is_reported_naming_it_and_the_tool_goes_on() {
+    let pull = spawn(&["pull", "--bind", "tcp://127.0.0.1:0", "--count", "1"]);
+    let ep = pull.bound();
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&ep).unwrap();
+    push.send(&b"\xc1"[..], 0).unwrap(); // a reserved marker
+    push.send(&b"\xdc\x00\x05\x01"[..], 0).unwrap(); // an array of 5 with 1 element
+    push.send(&b"\x93\x01\x02\x03"[..], 0).unwrap();
+    let (code, stdout, stderr) = pull.finish();
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "[1,2,3]\n");
+    assert!(
+        stderr.contains("message from 127.0.0.1:") && stderr.contains("not valid MessagePack"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn libzmq_sub_decodes_what_actormq_pub_sends() {
+    let mut publisher = spawn(&[
+        "pub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--topic",
+        "weather",
+        "--wait-subscribers",
+        "1",
+    ]);
+    let ep = publisher.bound();
+    publisher
+        .child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"celsius\":21.5}\n")
+        .unwrap();
+    let ctx = zmq::Context::new();
+    let sub = ctx.socket(zmq::SUB).unwrap();
+    sub.connect(&ep).unwrap();
+    sub.set_subscribe(b"w").unwrap();
+    sub.set_rcvtimeo(10_000).unwrap();
+    let frames = sub.recv_multipart(0).unwrap();
+    assert_eq!(frames[0], b"weather");
+    let value = rmpv::decode::read_value(&mut &frames[1][..]).unwrap();
+    assert_eq!(
+        value,
+        rmpv::Value::Map(vec![(rmpv::Value::from("celsius"), rmpv::Value::F64(21.5))])
+    );
+    assert_eq!(publisher.finish().0, 0);
+}
+
+#[test]
+fn libzmq_req_gets_echoes_from_actormq_rep() {
+    let rep = spawn(&[
+        "rep",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--echo",
+        "--count",
+        "3",
+    ]);
+    let ep = rep.bound();
+    let ctx = zmq::Context::new();
+    let req = ctx.socket(zmq::REQ).unwrap();
+    req.connect(&ep).unwrap();
+    req.set_rcvtimeo(10_000).unwrap();
+    for i in 0..3 {
+        req.send_multipart([format!("q{i}").into_bytes(), b"x".to_vec()], 0)
+            .unwrap();
+        assert_eq!(
+            req.recv_multipart(0).unwrap(),
+            vec![format!("q{i}").into_bytes(), b"x".to_vec()]
+        );
+    }
+    assert_eq!(rep.finish().0, 0);
+}
+
+#[test]
+fn proxy_between_libzmq_clients_and_workers() {
+    let proxy = spawn(&[
+        "proxy",
+        "--frontend",
+        "router=tcp://127.0.0.1:0",
+        "--backend",
+        "dealer=tcp://127.0.0.1:0",
+        "--timeout-ms",
+        "5000",
+    ]);
+    let front = proxy.bound();
+    let back = proxy.bound();
+    let ctx = zmq::Context::new();
+    let worker = ctx.socket(zmq::REP).unwrap();
+    worker.connect(&back).unwrap();
+    let client = ctx.socket(zmq::REQ).unwrap();
+    client.connect(&front).unwrap();
+    client.set_rcvtimeo(10_000).unwrap();
+    worker.set_rcvtimeo(10_000).unwrap();
+    client.send("hello", 0).unwrap();
+    let q = worker.recv_bytes(0).unwrap();
+    worker.send([b"re: ".as_slice(), &q].concat(), 0).unwrap();
+    assert_eq!(client.recv_bytes(0).unwrap(), b"re: hello");
+    let (code, _, _) = proxy.finish();
+    assert_eq!(code, 2, "the proxy runs until its timeout");
+}
+
+#[test]
+fn bench_prints_its_table_and_closing_line() {
+    let out = run_with(
+        &[
+            "bench",
+            "throughput",
+            "--transport",
+            "inproc",
+            "--count",
+            "20000",
+        ],
+        "",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with("throughput: ") && last.ends_with(" MB/s") && last.contains(" msg/s, "),
+        "{text}"
+    );
+    assert!(text.contains("PUSH->PULL"), "{text}");
+    let out = run_with(
+        &[
+            "bench",
+            "throughput",
+            "--pattern",
+            "pub",
+            "--transport",
+            "ipc",
+            "--count",
+            "20000",
+        ],
+        "",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("PUB->SUB"),
+        "{out:?}"
+    );
+    let out = run_with(&["bench", "latency", "--count", "200"], "");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.starts_with("latency: p50 ") && last.contains(" us, p99 ") && last.ends_with(" us"),
+        "{text}"
+    );
+}
