@@ -308,10 +308,10 @@ pub async fn proxy(
     }
 }
 
-/// `run`: actor graphs from configuration are not part of this tool yet.
+/// `run`: loads a graph file (checked whole before anything starts) and runs it until it ends,
+/// Ctrl-C or SIGTERM.
 pub async fn run_graph(file: std::path::PathBuf) -> Result<(), String> {
-    Err(format!(
-        "cannot run {}: actor graphs from configuration are not implemented yet (see the README)",
-        file.display()
-    ))
+    let kinds = actormq::graph::Kinds::builtin();
+    let spec = actormq::graph::load(&file, &kinds).map_err(err)?;
+    actormq::graph::run(&spec, &kinds).await.map_err(err)
 }

@@ -398,3 +398,50 @@ fn bench_prints_its_table_and_closing_line() {
         "{text}"
     );
 }
+
+#[test]
+fn run_the_demonstration_graph() {
+    let out = run_with(&["run", "../examples/pipeline.toml"], "");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains("sink: done: 200000 results in"), "{stdout}");
+    assert!(stdout.contains("msg/s"), "{stdout}");
+}
+
+#[test]
+fn a_broken_graph_file_fails_before_anything_starts() {
+    let path = std::env::temp_dir().join(format!("actormq-cli-broken-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[actors.a]\nkind = \"log\"\nsockets = { input = \"nowhere\" }\n",
+    )
+    .unwrap();
+    let out = run_with(&["run", path.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("actors.a.sockets.input: no socket named `nowhere`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_stops_a_running_graph_gracefully() {
+    let path =
+        std::env::temp_dir().join(format!("actormq-cli-forever-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[sockets.s]\ntype = \"sub\"\nendpoints = \"@tcp://127.0.0.1:0\"\n[actors.printer]\nkind = \"log\"\nsockets = { input = \"s\" }\n",
+    )
+    .unwrap();
+    let running = spawn(&["run", path.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, stderr) = running.finish();
+    assert_eq!(code, 0, "{stderr}");
+}

@@ -23,6 +23,7 @@
 mod connection;
 mod error;
 mod event;
+pub mod graph;
 mod listener;
 mod options;
 pub mod proxy;

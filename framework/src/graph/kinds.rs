@@ -1,0 +1,308 @@
+//! Actor kinds a graph can name: built-in ones, and any registered from code.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::typed::{Publisher, Subscriber, Topic};
+use crate::{Error, Result, Socket};
+
+/// What a kind's instance runs: it returns when its work is done (or never).
+pub type KindFuture = Pin<Box<dyn Future<Output = Result<()>>>>;
+
+type KindFn = Arc<dyn Fn(ActorInstance) -> KindFuture + Send + Sync>;
+
+/// One instance of an actor of the graph, as its kind gets it.
+pub struct ActorInstance {
+    /// The actor's name in the graph.
+    pub name: String,
+    /// Which of its `count` instances this is (from 0).
+    pub index: usize,
+    /// Its sockets by role, bound and connected as the graph says.
+    pub sockets: BTreeMap<String, Socket>,
+    /// Its `params`.
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub(crate) stop: Arc<Notify>,
+}
+
+impl ActorInstance {
+    /// The socket of a role (the graph's checks guarantee the kind's required roles).
+    pub fn socket(&self, role: &str) -> Result<Socket> {
+        self.sockets
+            .get(role)
+            .cloned()
+            .ok_or_else(|| Error::Refused {
+                socket_type: crate::SocketType::Pair,
+                reason: format!("actor {} has no `{role}` socket", self.name),
+            })
+    }
+
+    /// A numeric parameter, or `default`.
+    pub fn param_u64(&self, key: &str, default: u64) -> u64 {
+        self.params
+            .get(key)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(default)
+    }
+
+    /// Stops the whole graph (a sink that has seen everything).
+    pub fn stop_graph(&self) {
+        self.stop.notify_one();
+    }
+}
+
+/// A kind: the socket roles it needs, and what an instance does.
+#[derive(Clone)]
+pub struct Kind {
+    /// Roles it needs.
+    pub roles: &'static [&'static str],
+    /// Roles it may have.
+    pub optional: &'static [&'static str],
+    run: KindFn,
+}
+
+/// The kinds a graph may name.
+///
+/// ```
+/// use actormq::graph::Kinds;
+///
+/// let mut kinds = Kinds::builtin();
+/// kinds.register("count-to-ten", &["output"], |actor| Box::pin(async move {
+///     let out = actor.socket("output")?;
+///     for i in 0..10 {
+///         out.send(i.to_string()).await?;
+///     }
+///     Ok(())
+/// }));
+/// assert!(kinds.names().contains(&"count-to-ten".to_string()));
+/// ```
+#[derive(Clone, Default)]
+pub struct Kinds(BTreeMap<String, Kind>);
+
+impl Kinds {
+    /// The built-in kinds: `proxy`, `relay`, `echo`, `log`, `bench-source`, `bench-sink`, and the
+    /// typed pipeline `ventilator` → `worker` → `sink`.
+    pub fn builtin() -> Self {
+        let mut k = Kinds::default();
+        k.add("proxy", &["frontend", "backend"], &["capture"], |a| {
+            Box::pin(proxy(a))
+        });
+        k.register("relay", &["input", "output"], |a| Box::pin(relay(a)));
+        k.register("echo", &["socket"], |a| Box::pin(echo(a)));
+        k.register("log", &["input"], |a| Box::pin(log(a)));
+        k.register("bench-source", &["output"], |a| Box::pin(bench_source(a)));
+        k.register("bench-sink", &["input"], |a| Box::pin(bench_sink(a)));
+        k.register("ventilator", &["output"], |a| Box::pin(ventilator(a)));
+        k.register("worker", &["input", "output"], |a| Box::pin(worker(a)));
+        k.register("sink", &["input"], |a| Box::pin(sink(a)));
+        k
+    }
+
+    fn add(
+        &mut self,
+        name: &str,
+        roles: &'static [&'static str],
+        optional: &'static [&'static str],
+        run: impl Fn(ActorInstance) -> KindFuture + Send + Sync + 'static,
+    ) {
+        self.0.insert(
+            name.to_string(),
+            Kind {
+                roles,
+                optional,
+                run: Arc::new(run),
+            },
+        );
+    }
+
+    /// Registers (or replaces) a kind: the socket roles it needs and what an instance does —
+    /// a loop of its own, or starting an actor (a derived one too) and returning when it is
+    /// done.
+    pub fn register(
+        &mut self,
+        name: &str,
+        roles: &'static [&'static str],
+        run: impl Fn(ActorInstance) -> KindFuture + Send + Sync + 'static,
+    ) {
+        self.add(name, roles, &[], run);
+    }
+
+    /// A kind by name.
+    pub fn get(&self, name: &str) -> Option<&Kind> {
+        self.0.get(name)
+    }
+
+    /// The names of all kinds.
+    pub fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    pub(crate) fn start(&self, kind: &str, actor: ActorInstance) -> Option<KindFuture> {
+        self.0.get(kind).map(|k| (k.run)(actor))
+    }
+}
+
+async fn proxy(a: ActorInstance) -> Result<()> {
+    let capture = a.sockets.get("capture").cloned();
+    crate::proxy(a.socket("frontend")?, a.socket("backend")?, capture).await
+}
+
+async fn relay(a: ActorInstance) -> Result<()> {
+    let (input, output) = (a.socket("input")?, a.socket("output")?);
+    loop {
+        output.send(input.recv().await?).await?;
+    }
+}
+
+async fn echo(a: ActorInstance) -> Result<()> {
+    let s = a.socket("socket")?;
+    loop {
+        let m = s.recv().await?;
+        s.send(m).await?;
+    }
+}
+
+async fn log(a: ActorInstance) -> Result<()> {
+    let s = a.socket("input")?;
+    loop {
+        let m = s.recv().await?;
+        let frames: Vec<String> = m
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).into_owned())
+            .collect();
+        println!("{}: {}", a.name, frames.join("\t"));
+    }
+}
+
+async fn bench_source(a: ActorInstance) -> Result<()> {
+    let out = a.socket("output")?;
+    let (n, size) = (
+        a.param_u64("messages", 100_000),
+        a.param_u64("size", 16) as usize,
+    );
+    let payload = vec![0x5a_u8; size];
+    for _ in 0..n {
+        out.send(payload.clone()).await?;
+    }
+    Ok(())
+}
+
+/// Counts messages, prints progress and the throughput; stops the graph at the end.
+async fn count_and_report<F, Fut>(
+    a: &ActorInstance,
+    expected: u64,
+    what: &str,
+    mut next: F,
+) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize>>,
+{
+    let step = (expected / 10).max(1);
+    let mut start = None;
+    let mut bytes = 0usize;
+    for i in 1..=expected {
+        bytes += next().await?;
+        let t0 = *start.get_or_insert_with(Instant::now);
+        if i % step == 0 || i == expected {
+            let secs = t0.elapsed().as_secs_f64().max(1e-9);
+            println!(
+                "{}: {i}/{expected} {what} ({:.0} msg/s)",
+                a.name,
+                i as f64 / secs
+            );
+        }
+    }
+    let secs = start.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-9);
+    let rate = expected as f64 / secs;
+    let volume = if bytes > 0 {
+        format!(", {:.1} MB/s", bytes as f64 / secs / 1e6)
+    } else {
+        String::new()
+    };
+    println!(
+        "{}: done: {expected} {what} in {secs:.3} s: {rate:.0} msg/s{volume}",
+        a.name
+    );
+    a.stop_graph();
+    Ok(())
+}
+
+async fn bench_sink(a: ActorInstance) -> Result<()> {
+    let input = a.socket("input")?;
+    let expected = a.param_u64("messages", 100_000);
+    count_and_report(&a, expected, "messages", || async {
+        Ok(input.recv().await?.byte_len())
+    })
+    .await
+}
+
+/// A task of the demonstration pipeline: square `n`.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Task {
+    /// Which task.
+    pub id: u64,
+    /// The number to square.
+    pub n: u64,
+}
+
+impl Topic for Task {
+    const PREFIX: &'static str = "task";
+}
+
+/// A finished task.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Squared {
+    /// Which task.
+    pub id: u64,
+    /// `n * n`.
+    pub square: u64,
+    /// Which worker.
+    pub worker: String,
+}
+
+impl Topic for Squared {
+    const PREFIX: &'static str = "squared";
+}
+
+async fn ventilator(a: ActorInstance) -> Result<()> {
+    let out = Publisher::<Task>::new(a.socket("output")?);
+    for id in 0..a.param_u64("tasks", 100_000) {
+        out.publish(&Task { id, n: id % 1000 }).await?;
+    }
+    Ok(())
+}
+
+async fn worker(a: ActorInstance) -> Result<()> {
+    let input = Subscriber::<Task>::new(a.socket("input")?, "").await?;
+    let output = Publisher::<Squared>::new(a.socket("output")?);
+    let me = format!("{}-{}", a.name, a.index);
+    loop {
+        if let Ok(task) = input.recv().await?.value {
+            output
+                .publish(&Squared {
+                    id: task.id,
+                    square: task.n * task.n,
+                    worker: me.clone(),
+                })
+                .await?;
+        }
+    }
+}
+
+async fn sink(a: ActorInstance) -> Result<()> {
+    let input = Subscriber::<Squared>::new(a.socket("input")?, "").await?;
+    let expected = a.param_u64("tasks", 100_000);
+    count_and_report(&a, expected, "results", || async {
+        let got = input.recv().await?;
+        let result = got.value?;
+        debug_assert_eq!(result.square, (result.id % 1000) * (result.id % 1000));
+        Ok(0)
+    })
+    .await
+}

@@ -1,0 +1,101 @@
+//! Running a graph.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::graph::spec::endpoints;
+use crate::graph::{ActorInstance, GraphSpec, Kinds};
+use crate::{Error, Result, Socket, SocketType};
+
+/// Starts every actor instance of the graph with its own sockets, then runs until Ctrl-C,
+/// SIGTERM, an actor stopping the graph, or every actor returning; then closes every socket,
+/// delivering what is queued within its `linger`. An actor that fails stops the graph with its
+/// error.
+pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
+    let stop = Arc::new(Notify::new());
+    let mut all_sockets = Vec::new();
+    let mut tasks = Vec::new();
+    for (name, actor) in &spec.actors {
+        for index in 0..actor.count {
+            let mut sockets = BTreeMap::new();
+            for (role, socket_name) in &actor.sockets {
+                let template = &spec.sockets[socket_name];
+                // checked when the graph was loaded
+                let socket_type: SocketType =
+                    template.socket_type.parse().map_err(|e| Error::Refused {
+                        socket_type: SocketType::Pair,
+                        reason: format!("{e}"),
+                    })?;
+                let socket = Socket::with_options(socket_type, template.options.to_options())?;
+                for (bind, ep) in
+                    endpoints(&template.endpoints).map_err(|reason| Error::Refused {
+                        socket_type,
+                        reason,
+                    })?
+                {
+                    if bind {
+                        socket.bind(&ep).await?;
+                    } else {
+                        socket.connect(&ep).await?;
+                    }
+                }
+                all_sockets.push(socket.clone());
+                sockets.insert(role.clone(), socket);
+            }
+            let instance = ActorInstance {
+                name: name.clone(),
+                index,
+                sockets,
+                params: actor.params.clone(),
+                stop: stop.clone(),
+            };
+            if let Some(fut) = kinds.start(&actor.kind, instance) {
+                let (name, stop) = (name.clone(), stop.clone());
+                tasks.push(actix::spawn(async move {
+                    let result = fut.await;
+                    match &result {
+                        // its sockets were closed: the graph is shutting down
+                        Err(Error::Closed(_)) => return Ok(()),
+                        Err(e) => {
+                            tracing::error!(actor = %name, error = %e, "actor failed: stopping the graph");
+                            stop.notify_one();
+                        }
+                        Ok(()) => {}
+                    }
+                    result
+                }));
+            }
+        }
+    }
+    let all_done = futures_util::future::join_all(tasks);
+    let mut sigterm = terminate_signal();
+    let outcome = tokio::select! {
+        results = all_done => results.into_iter().find_map(|r| match r { Ok(Err(e)) => Some(Err(e)), _ => None }).unwrap_or(Ok(())),
+        _ = stop.notified() => Ok(()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = sigterm.recv() => Ok(()),
+    };
+    for s in &all_sockets {
+        s.close().await;
+    }
+    outcome
+}
+
+#[cfg(unix)]
+fn terminate_signal() -> tokio::sync::mpsc::Receiver<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        actix::spawn(async move {
+            s.recv().await;
+            let _ = tx.send(()).await;
+        });
+    }
+    rx
+}
+
+#[cfg(not(unix))]
+fn terminate_signal() -> tokio::sync::mpsc::Receiver<()> {
+    tokio::sync::mpsc::channel(1).1
+}

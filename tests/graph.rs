@@ -1,0 +1,129 @@
+//! Actor graphs from configuration files and the environment.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use actormq::graph::{load, run as run_fn, Kinds};
+use common::*;
+
+fn file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("actormq-graph-{}-{name}", std::process::id()));
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    path
+}
+
+const GOOD: &str = r#"
+[sockets.out]
+type = "push"
+endpoints = "@inproc://graph-good"
+
+[sockets.in]
+type = "pull"
+endpoints = ">inproc://graph-good"
+
+[actors.source]
+kind = "bench-source"
+sockets = { output = "out" }
+params = { messages = 2000, size = 32 }
+
+[actors.sink]
+kind = "bench-sink"
+sockets = { input = "in" }
+params = { messages = 2000 }
+"#;
+
+#[test]
+fn a_graph_runs_until_its_sink_has_everything() {
+    let path = file("good.toml", GOOD);
+    let kinds = Kinds::builtin();
+    let spec = load(&path, &kinds).unwrap();
+    assert_eq!(spec.actors.len(), 2);
+    run(20, async move {
+        run_fn(&spec, &kinds).await.unwrap();
+    });
+}
+
+#[test]
+fn broken_files_name_the_file_the_key_and_the_problem() {
+    let kinds = Kinds::builtin();
+    let cases: &[(&str, &str, &str)] = &[
+        ("unknown-kind", "[actors.a]\nkind = \"teleport\"\n", "actors.a.kind: unknown kind `teleport`"),
+        ("bad-type", "[sockets.s]\ntype = \"fish\"\nendpoints = \">tcp://h:1\"\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.type: unknown socket type `fish`"),
+        ("bad-endpoint", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h\"\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.endpoints: invalid endpoint `tcp://h`"),
+        ("missing-socket", "[actors.a]\nkind = \"log\"\nsockets = { input = \"nope\" }\n", "actors.a.sockets.input: no socket named `nope`"),
+        ("missing-role", "[actors.a]\nkind = \"relay\"\n", "actors.a.sockets: kind `relay` needs a socket `input`"),
+        ("zero-count", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n[actors.a]\nkind = \"log\"\ncount = 0\nsockets = { input = \"s\" }\n", "actors.a.count: must be at least 1"),
+        ("unknown-option", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { sndhwn = 5 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sndhwn"),
+        ("wrong-type", "[actors.a]\nkind = \"log\"\ncount = \"many\"\n", "actors.a.count"),
+        ("no-actors", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n", "actors"),
+        ("syntax", "[actors.a\nkind = 1\n", "(file)"),
+    ];
+    for (name, text, needle) in cases {
+        let path = file(&format!("{name}.toml"), text);
+        let err = load(&path, &kinds).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&path.display().to_string()),
+            "{name}: {err}"
+        );
+        assert!(err.contains(needle), "{name}: {err}");
+    }
+    let err = load(std::path::Path::new("/nonexistent/g.toml"), &kinds)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "/nonexistent/g.toml: (file): no such file");
+}
+
+#[test]
+fn the_environment_overrides_the_file_and_yaml_and_json_load_too() {
+    let kinds = Kinds::builtin();
+    let path = file(
+        "env.toml",
+        &GOOD.replace("[actors.sink]", "[actors.envsink]"),
+    );
+    std::env::set_var("ACTORMQ__ACTORS__ENVSINK__COUNT", "3");
+    std::env::set_var("ACTORMQ__SOCKETS__IN__ENDPOINTS", ">tcp://10.0.0.1:5557");
+    let spec = load(&path, &kinds).unwrap();
+    std::env::remove_var("ACTORMQ__ACTORS__ENVSINK__COUNT");
+    std::env::remove_var("ACTORMQ__SOCKETS__IN__ENDPOINTS");
+    assert_eq!(spec.actors["envsink"].count, 3);
+    assert_eq!(spec.sockets["in"].endpoints, ">tcp://10.0.0.1:5557");
+
+    let yaml = file("g.yaml", "actors:\n  printer:\n    kind: log\n    sockets: { input: s }\nsockets:\n  s:\n    type: sub\n    endpoints: \">tcp://127.0.0.1:1\"\n");
+    assert_eq!(load(&yaml, &kinds).unwrap().actors["printer"].kind, "log");
+    let json = file(
+        "g.json",
+        r#"{"sockets": {"s": {"type": "rep", "endpoints": "@tcp://*:0"}}, "actors": {"e": {"kind": "echo", "sockets": {"socket": "s"}}}}"#,
+    );
+    assert_eq!(load(&json, &kinds).unwrap().sockets["s"].socket_type, "rep");
+}
+
+#[test]
+fn kinds_registered_from_code_run_in_a_graph() {
+    let mut kinds = Kinds::builtin();
+    kinds.register("counter", &["output"], |actor| {
+        Box::pin(async move {
+            let out = actor.socket("output")?;
+            for i in 0..500 {
+                out.send(format!("{i}")).await?;
+            }
+            Ok(())
+        })
+    });
+    let text = GOOD
+        .replace("kind = \"bench-source\"", "kind = \"counter\"")
+        .replace(
+            "params = { messages = 2000 }",
+            "params = { messages = 500 }",
+        )
+        .replace("inproc://graph-good", "inproc://graph-counter");
+    let path = file("counter.toml", &text);
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        run_fn(&spec, &kinds).await.unwrap();
+    });
+}
