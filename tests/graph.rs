@@ -127,3 +127,75 @@ fn kinds_registered_from_code_run_in_a_graph() {
         run_fn(&spec, &kinds).await.unwrap();
     });
 }
+
+/// A derived subscriber, started by a kind registered from code; the graph's socket feeds it.
+mod derived {
+    use actix::prelude::*;
+    use actormq::{Received, Topic};
+    use serde::{Deserialize, Serialize};
+    use tokio::sync::mpsc;
+
+    #[derive(Serialize, Deserialize, Topic, Clone, Debug)]
+    #[topic = "reading"]
+    pub struct Reading {
+        pub value: u32,
+    }
+
+    #[derive(actormq::Subscriber)]
+    #[subscribe(Reading, connect = "inproc://graph-derived")]
+    pub struct Counter {
+        pub tx: mpsc::UnboundedSender<u32>,
+    }
+
+    impl Handler<Received<Reading>> for Counter {
+        type Result = ();
+        fn handle(&mut self, msg: Received<Reading>, _ctx: &mut Self::Context) {
+            if let Ok(r) = msg.value {
+                let _ = self.tx.send(r.value);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_derived_actor_as_a_graph_kind() {
+    use actix::Actor;
+    use actormq::typed::Publisher;
+    let mut kinds = Kinds::builtin();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    kinds.register("readings", &["output"], |actor| {
+        Box::pin(async move {
+            let out = Publisher::<derived::Reading>::new(actor.socket("output")?);
+            for value in 0.. {
+                out.publish(&derived::Reading { value }).await?;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Ok(())
+        })
+    });
+    kinds.register("counter", &[], move |actor| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            // the derived actor takes its endpoint from its attribute (or ACTORMQ__COUNTER__ENDPOINTS)
+            let _name = actor.name;
+            derived::Counter { tx }.start();
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+    });
+    let path = file(
+        "derived.toml",
+        "[sockets.feed]\ntype = \"pub\"\nendpoints = \"@inproc://graph-derived\"\n[actors.source]\nkind = \"readings\"\nsockets = { output = \"feed\" }\n[actors.count]\nkind = \"counter\"\n",
+    );
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        let graph = actix::spawn(async move { run_fn(&spec, &kinds).await });
+        for _ in 0..3 {
+            assert!(
+                rx.recv().await.is_some(),
+                "the derived subscriber got nothing"
+            );
+        }
+        graph.abort();
+    });
+}

@@ -85,13 +85,16 @@ pub struct Kind {
 pub struct Kinds(BTreeMap<String, Kind>);
 
 impl Kinds {
-    /// The built-in kinds: `proxy`, `relay`, `echo`, `log`, `bench-source`, `bench-sink`, and the
-    /// typed pipeline `ventilator` → `worker` → `sink`.
+    /// The built-in kinds: `proxy` (also named `queue`, `forwarder` and `streamer`: which one
+    /// it is depends on the socket types the graph gives it), `relay`, `echo`, `log`,
+    /// `bench-source`, `bench-sink`, and the typed pipeline `ventilator` → `worker` → `sink`.
     pub fn builtin() -> Self {
         let mut k = Kinds::default();
-        k.add("proxy", &["frontend", "backend"], &["capture"], |a| {
-            Box::pin(proxy(a))
-        });
+        for name in ["proxy", "queue", "forwarder", "streamer"] {
+            k.add(name, &["frontend", "backend"], &["capture"], |a| {
+                Box::pin(proxy(a))
+            });
+        }
         k.register("relay", &["input", "output"], |a| Box::pin(relay(a)));
         k.register("echo", &["socket"], |a| Box::pin(echo(a)));
         k.register("log", &["input"], |a| Box::pin(log(a)));
