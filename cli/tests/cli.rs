@@ -445,3 +445,33 @@ fn sigterm_stops_a_running_graph_gracefully() {
     let (code, _, stderr) = running.finish();
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn actormq_pub_connects_to_a_libzmq_sub_that_binds() {
+    let ctx = zmq::Context::new();
+    let sub = ctx.socket(zmq::SUB).unwrap();
+    sub.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = sub.get_last_endpoint().unwrap().unwrap();
+    sub.set_subscribe(b"w").unwrap();
+    sub.set_rcvtimeo(10_000).unwrap();
+    let mut publisher = spawn(&[
+        "pub",
+        "--connect",
+        &ep,
+        "--topic",
+        "weather",
+        "--wait-subscribers",
+        "1",
+    ]);
+    publisher
+        .child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"celsius\":21.5}\n")
+        .unwrap();
+    // a libzmq socket handles its connections inside its own calls: it is receiving now
+    let frames = sub.recv_multipart(0).unwrap();
+    assert_eq!(frames[0], b"weather");
+    assert_eq!(publisher.finish().0, 0);
+}
