@@ -14,7 +14,7 @@ use crate::{BoxFuture, Endpoint, Error, Link, Listener, Pipe, Result, Transport,
 
 /// Pipe messages in flight per direction of an inproc connection: only the greeting, the
 /// attachment or a refusal ever travel through it.
-const PIPE_BATCHES: usize = 4;
+const PIPE_CAPACITY: usize = 4;
 
 type Acceptor = mpsc::UnboundedSender<(Pipe, String)>;
 
@@ -126,7 +126,7 @@ impl Transport for InprocTransport {
                 ),
             };
             let acceptor = acceptor.ok_or_else(not_bound)?;
-            let (ours, theirs) = Pipe::pair(PIPE_BATCHES);
+            let (ours, theirs) = Pipe::pair(PIPE_CAPACITY);
             acceptor
                 .send((theirs, format!("inproc connection to {name}")))
                 .map_err(|_| not_bound())?;
