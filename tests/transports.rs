@@ -242,6 +242,43 @@ fn inproc_moves_messages_without_encoding_them() {
 }
 
 #[test]
+fn inproc_batches_of_mixed_sizes_arrive_intact_and_in_order() {
+    run(20, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://mixed-sizes").await.unwrap();
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect("inproc://mixed-sizes").await.unwrap();
+        // small messages travel packed into one buffer per batch, large ones as they are
+        let msg = |i: usize| -> Multipart {
+            match i % 4 {
+                0 => Multipart::from(Bytes::from(vec![i as u8; i % 700])),
+                1 => Multipart::from([Bytes::new(), Bytes::from(format!("topic-{i}"))]),
+                2 => Multipart::from(["", "", "x"]),
+                _ => Multipart::from(Bytes::from(format!("{i}").repeat(i % 97))),
+            }
+        };
+        let big = Bytes::from(vec![9u8; 4096]);
+        for i in 0..3000 {
+            push.send(msg(i)).await.unwrap();
+            if i == 1500 {
+                push.send(Multipart::from(big.clone())).await.unwrap();
+            }
+        }
+        for i in 0..3000 {
+            assert_eq!(pull.recv().await.unwrap(), msg(i), "message {i}");
+            if i == 1500 {
+                let got = pull.recv().await.unwrap();
+                assert_eq!(
+                    got.frames()[0].as_ptr(),
+                    big.as_ptr(),
+                    "a large one is not copied"
+                );
+            }
+        }
+    });
+}
+
+#[test]
 fn inproc_connect_before_bind_double_bind_and_unknown_names() {
     run(10, async {
         let push = Socket::new(SocketType::Push).unwrap();

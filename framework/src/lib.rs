@@ -26,6 +26,7 @@ mod event;
 pub mod graph;
 mod listener;
 mod options;
+mod pack;
 pub mod proxy;
 mod queues;
 mod socket;

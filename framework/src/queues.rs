@@ -16,6 +16,7 @@ use actormq_transports::zmtp::Command;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
+use crate::pack::pack_small;
 use crate::socket_actor::{PeerReadable, PeerWritable, SocketActor};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,10 +106,9 @@ impl SendQueue {
         let mut inner = lock(&self.inner);
         let freed = inner.taken > rest.len();
         inner.taken = 0;
-        if !rest.is_empty() {
-            rest.append(&mut inner.queue);
-            inner.queue = rest;
-        }
+        // `rest` keeps the batch's buffer: reusing it spares the queue regrowing every batch
+        rest.append(&mut inner.queue);
+        inner.queue = rest;
         drop(inner);
         if freed {
             self.space.notify_waiters();
@@ -222,17 +222,23 @@ pub(crate) struct Direct {
     pub(crate) rcvhwm: usize,
 }
 
-fn deliver(direct: &Direct, items: impl IntoIterator<Item = Outgoing>) {
-    let msgs: Vec<Multipart> = items
-        .into_iter()
-        .filter_map(|item| match item {
-            Outgoing::Message(m) => Some(m),
-            Outgoing::Command(_) => None,
-        })
-        .collect();
+/// Delivers messages into an in-process peer's inbound queue, small ones packed (see
+/// [`crate::pack`]), and wakes its socket when the queue was empty.
+fn deliver(direct: &Direct, msgs: impl IntoIterator<Item = Multipart>) {
+    let mut msgs: Vec<Multipart> = msgs.into_iter().collect();
+    pack_small(&mut msgs);
     if !msgs.is_empty() && direct.inbox.push_batch(msgs) {
         direct.socket.do_send(PeerReadable);
     }
+}
+
+/// The application messages among a connection's outgoing items (an in-process peer needs no
+/// commands).
+fn messages(items: impl IntoIterator<Item = Outgoing>) -> impl Iterator<Item = Multipart> {
+    items.into_iter().filter_map(|item| match item {
+        Outgoing::Message(m) => Some(m),
+        Outgoing::Command(_) => None,
+    })
 }
 
 /// Socket actor → one connection's writer; or, for an in-process connection once attached,
@@ -280,14 +286,14 @@ impl PeerOut {
         let mut q = lock(&self.queue);
         let pending = std::mem::take(&mut *q);
         self.len.store(0, Ordering::Release);
-        deliver(&direct, pending);
+        deliver(&direct, messages(pending));
         let _ = self.direct.set(direct);
     }
 
     pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Outgoing>) {
         let mut q = lock(&self.queue);
         if let Some(direct) = self.direct.get() {
-            deliver(direct, items);
+            deliver(direct, messages(items));
             return;
         }
         q.extend(items);
@@ -296,6 +302,31 @@ impl PeerOut {
         let any = !q.is_empty();
         drop(q);
         if any {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Moves messages from the front of `batch` while this peer stays under `hwm` (for an
+    /// in-process peer: `hwm` plus its `rcvhwm`), under one lock and with one wake-up.
+    pub(crate) fn take_from(&self, batch: &mut VecDeque<Multipart>, hwm: usize) {
+        let mut q = lock(&self.queue);
+        if let Some(direct) = self.direct.get() {
+            let room = (hwm + direct.rcvhwm).saturating_sub(direct.inbox.len());
+            let n = room.min(batch.len());
+            let (front, back) = batch.as_mut_slices();
+            let in_front = n.min(front.len());
+            pack_small(&mut front[..in_front]);
+            pack_small(&mut back[..n - in_front]);
+            if n > 0 && direct.inbox.push_iter(batch.drain(..n)) {
+                direct.socket.do_send(PeerReadable);
+            }
+            return;
+        }
+        let n = hwm.saturating_sub(q.len()).min(batch.len());
+        q.extend(batch.drain(..n).map(Outgoing::Message));
+        self.len.store(q.len(), Ordering::Release);
+        drop(q);
+        if n > 0 {
             self.wake.notify_one();
         }
     }
@@ -387,6 +418,11 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
+        self.push_iter(msgs)
+    }
+
+    /// Appends messages; true when the queue was empty (the socket actor must be told).
+    pub(crate) fn push_iter(&self, msgs: impl IntoIterator<Item = Multipart>) -> bool {
         let mut q = lock(&self.queue);
         let was_empty = q.is_empty();
         q.extend(msgs);

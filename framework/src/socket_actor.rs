@@ -1,6 +1,7 @@
 //! The socket actor: hosts one [`Pattern`], owns the per-peer queues, routes what the
 //! application sends and fair-queues what the peers send.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -165,6 +166,37 @@ impl SocketActor {
     fn route_pending(&mut self, ctx: &mut Context<Self>) {
         let mut batch = self.shared.send.take_all();
         let hwm = self.ctx.options.sndhwm;
+        let waiting = match self.route_whole(&mut batch, hwm) {
+            Some(waiting) => waiting,
+            None => self.route_each(&mut batch, hwm),
+        };
+        self.shared.send.give_back(batch);
+        if waiting {
+            // Ask every full peer to say when it has room; one may have room already (an
+            // in-process peer drained while we routed): then route again at once.
+            let room_now = self.peers.values().any(|e| e.out.want_room(hwm));
+            if room_now {
+                ctx.notify(PeerWritable);
+            }
+        }
+        self.try_finish(ctx);
+    }
+
+    /// When every message goes to one peer (see [`Pattern::sole_route`]), moves the batch to it
+    /// as a whole, as far as it has room. `None` when the pattern must route message by message;
+    /// otherwise whether messages are left waiting for room.
+    fn route_whole(&mut self, batch: &mut VecDeque<Multipart>, hwm: usize) -> Option<bool> {
+        let entry = self.peers.get(&self.pattern.sole_route()?)?;
+        if !entry.staged.is_empty() {
+            return None;
+        }
+        entry.out.take_from(batch, hwm);
+        Some(!batch.is_empty())
+    }
+
+    /// Asks the pattern where each message goes; returns whether messages are left waiting
+    /// for room.
+    fn route_each(&mut self, batch: &mut VecDeque<Multipart>, hwm: usize) -> bool {
         snapshot(&mut self.peers);
         let mut waiting = false;
         while let Some(msg) = batch.pop_front() {
@@ -182,17 +214,8 @@ impl SocketActor {
             }
             self.stage_outbox();
         }
-        self.shared.send.give_back(batch);
         self.commit();
-        if waiting {
-            // Ask every full peer to say when it has room; one may have room already (an
-            // in-process peer drained while we routed): then route again at once.
-            let room_now = self.peers.values().any(|e| e.out.want_room(hwm));
-            if room_now {
-                ctx.notify(PeerWritable);
-            }
-        }
-        self.try_finish(ctx);
+        waiting
     }
 
     /// Fair-queues inbound messages into the application's ready queue.

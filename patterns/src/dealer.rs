@@ -39,6 +39,17 @@ impl Pattern for Dealer {
     fn recv(&mut self, _peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
         Some(msg)
     }
+
+    fn sole_route(&self) -> Option<PeerId> {
+        match self.peers.peers() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    }
+
+    fn passes_inbound(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

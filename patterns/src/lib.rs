@@ -181,6 +181,20 @@ pub trait Pattern: Send + 'static {
     /// anything (PUB consumes subscriptions; SUB filters by its subscriptions).
     fn recv(&mut self, peer: PeerId, msg: Multipart, out: &mut Outbox) -> Option<Multipart>;
 
+    /// The one peer that every application message goes to, unchanged, as things stand (a
+    /// PUSH, DEALER or PAIR with a single peer): the socket may then move whole batches to
+    /// that peer without asking [`Pattern::send`] message by message. Default: none.
+    fn sole_route(&self) -> Option<PeerId> {
+        None
+    }
+
+    /// Whether every inbound message reaches the application unchanged, from any peer, with no
+    /// state kept ([`Pattern::recv`] returns `Some(msg)`: PULL, DEALER, PAIR): the socket may
+    /// then hand messages over in batches without asking message by message. Default: no.
+    fn passes_inbound(&self) -> bool {
+        false
+    }
+
     /// Whether the socket should take the next inbound message from `peer` now (REQ only
     /// listens to the peer it asked). Default: yes.
     fn accepts_from(&self, _peer: PeerId) -> bool {

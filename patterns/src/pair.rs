@@ -43,6 +43,15 @@ impl Pattern for Pair {
     fn recv(&mut self, peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
         (self.peer == Some(peer)).then_some(msg)
     }
+
+    fn sole_route(&self) -> Option<PeerId> {
+        self.peer
+    }
+
+    fn passes_inbound(&self) -> bool {
+        // the socket holds no peer but the one this pattern accepted
+        true
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,10 @@ impl Pattern for Pull {
     fn recv(&mut self, _peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
         Some(msg)
     }
+
+    fn passes_inbound(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

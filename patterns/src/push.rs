@@ -29,6 +29,10 @@ impl Pattern for Push {
         // A PUSH socket never delivers inbound messages (RFC 30): drop them.
         None
     }
+
+    fn sole_route(&self) -> Option<PeerId> {
+        self.0.sole_route()
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,19 @@ impl Multipart {
         &self.0
     }
 
+    /// The frames, in order, to change in place (the number of frames stays as it is).
+    ///
+    /// ```
+    /// use actormq_transports::Multipart;
+    ///
+    /// let mut msg = Multipart::from(["topic", "body"]);
+    /// msg.frames_mut()[1] = "new body".into();
+    /// assert_eq!(msg, Multipart::from(["topic", "new body"]));
+    /// ```
+    pub fn frames_mut(&mut self) -> &mut [Frame] {
+        &mut self.0
+    }
+
     /// The first frame (the topic of a PUB/SUB message), if any.
     pub fn first(&self) -> Option<&Frame> {
         self.0.first()
