@@ -257,14 +257,15 @@ pub fn table() {
         for (size, count) in [(16usize, 2_000_000u64), (256, 1_000_000), (4096, 200_000)] {
             // inproc-local: both actormq sockets on one actix System (one thread), as actors of
             // one application are; libzmq has no such mode (its sockets need a thread each)
-            let mut impls: Vec<(&str, Box<dyn PushPull>)> = if transport == "inproc-local" {
-                let ours = Actormq::same_thread(&endpoint("inproc"), size);
-                vec![("actormq", Box::new(ours))]
-            } else {
-                let ours = Actormq::new(&endpoint(transport), size);
-                let theirs = Libzmq::new(&endpoint(transport), size);
-                vec![("actormq", Box::new(ours)), ("libzmq", Box::new(theirs))]
-            };
+            let mut impls: Vec<(&str, Box<dyn PushPull>)> =
+                if let Some(t) = transport.strip_suffix("-local") {
+                    let ours = Actormq::same_thread(&endpoint(t), size);
+                    vec![("actormq", Box::new(ours))]
+                } else {
+                    let ours = Actormq::new(&endpoint(transport), size);
+                    let theirs = Libzmq::new(&endpoint(transport), size);
+                    vec![("actormq", Box::new(ours)), ("libzmq", Box::new(theirs))]
+                };
             // ACTORMQ_BENCH_ONLY=actormq (or libzmq) runs one side only, for profiling
             let only = std::env::var("ACTORMQ_BENCH_ONLY").ok();
             impls.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));

@@ -279,6 +279,52 @@ fn inproc_batches_of_mixed_sizes_arrive_intact_and_in_order() {
 }
 
 #[test]
+fn each_senders_order_holds_as_peers_come_and_go_while_the_receiver_reads() {
+    // With one peer a receiving application takes straight from that peer's queue; with two
+    // the socket fair-queues. Switching between the two must neither lose nor reorder.
+    for scheme in ["inproc", "tcp"] {
+        run(30, async move {
+            let pull = Socket::new(SocketType::Pull).unwrap();
+            let ep = pull.bind(endpoint(scheme).as_str()).await.unwrap();
+            let sender = |name: &'static str, n: usize| {
+                let ep = ep.clone();
+                actix::spawn(async move {
+                    let push = Socket::new(SocketType::Push).unwrap();
+                    push.connect(&ep).await.unwrap();
+                    for i in 0..n {
+                        push.send([name.to_string(), i.to_string()]).await.unwrap();
+                        if i % 500 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                    push.close().await;
+                })
+            };
+            let first = sender("a", 20_000);
+            let mut next = std::collections::HashMap::from([("a", 0usize), ("b", 0)]);
+            let mut second = None;
+            while next["a"] + next["b"] < 30_000 {
+                let msg = recv_within(&pull, 10_000)
+                    .await
+                    .unwrap_or_else(|| panic!("{scheme}: messages lost: got {next:?}"));
+                let name = if msg.frames()[0] == "a" { "a" } else { "b" };
+                let i: usize = std::str::from_utf8(&msg.frames()[1])
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert_eq!(i, next[name], "{scheme}: {name}'s messages out of order");
+                *next.get_mut(name).unwrap() += 1;
+                if name == "a" && i == 2_000 {
+                    second = Some(sender("b", 10_000)); // a second peer joins mid-stream
+                }
+            }
+            first.await.unwrap();
+            second.unwrap().await.unwrap();
+        });
+    }
+}
+
+#[test]
 fn inproc_connect_before_bind_double_bind_and_unknown_names() {
     run(10, async {
         let push = Socket::new(SocketType::Push).unwrap();

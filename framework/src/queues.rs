@@ -174,6 +174,21 @@ impl RecvQueue {
         self.data.notify_waiters();
     }
 
+    /// Moves messages of a peer whose messages reach the application unchanged straight into
+    /// this queue, up to [`RECV_BATCH`], under this queue's lock (so that whoever does it, the
+    /// socket actor or a receiving application, the peer's order holds). True when that filled
+    /// the queue.
+    pub(crate) fn refill_from(&self, id: PeerId, inq: &PeerIn, hwm: usize) -> bool {
+        let mut q = lock(&self.queue);
+        let room = RECV_BATCH.saturating_sub(q.len());
+        let moved = inq.pop_into(room, hwm, |msg| q.push_back((id, msg)));
+        drop(q);
+        if moved > 0 {
+            self.data.notify_waiters();
+        }
+        moved >= room
+    }
+
     /// Pops a message; the flag says the socket actor should pump more.
     pub(crate) fn try_pop(&self) -> Option<((PeerId, Multipart), bool)> {
         let mut q = lock(&self.queue);
@@ -317,7 +332,7 @@ impl PeerOut {
             let in_front = n.min(front.len());
             pack_small(&mut front[..in_front]);
             pack_small(&mut back[..n - in_front]);
-            if n > 0 && direct.inbox.push_iter(batch.drain(..n)) {
+            if n > 0 && direct.inbox.push_front_of(batch, n) {
                 direct.socket.do_send(PeerReadable);
             }
             return;
@@ -363,9 +378,11 @@ pub(crate) struct PeerIn {
     len: AtomicUsize,
     pub(crate) space: Notify,
     sender: OnceLock<Addr<SocketActor>>,
-    /// The in-process sender found this queue full and waits to hear of room. Written and
-    /// read under the queue's lock, so the wake-up cannot slip between a check and a pop.
-    wanted: AtomicBool,
+    /// The in-process sender found this queue full and waits to hear of room: it is told once
+    /// the queue is shorter than this (half its mark, so that it then moves a large batch
+    /// rather than a message at a time), or 0 when nobody waits. Written and read under the
+    /// queue's lock, so the wake-up cannot slip between a check and a pop.
+    wake_below: AtomicUsize,
 }
 
 impl PeerIn {
@@ -375,7 +392,7 @@ impl PeerIn {
             len: AtomicUsize::new(0),
             space: Notify::new(),
             sender: OnceLock::new(),
-            wanted: AtomicBool::new(false),
+            wake_below: AtomicUsize::new(0),
         }
     }
 
@@ -392,13 +409,18 @@ impl PeerIn {
         if q.len() < hwm {
             return true;
         }
-        self.wanted.store(true, Ordering::Relaxed);
+        self.wake_below.store(hwm / 2 + 1, Ordering::Relaxed);
         false
     }
 
-    /// After a pop, under the lock: whether the waiting sender must now be told.
-    fn sender_to_wake(&self) -> bool {
-        self.sender.get().is_some() && self.wanted.swap(false, Ordering::Relaxed)
+    /// After a pop that left `len` queued, under the lock: whether the waiting sender must now
+    /// be told.
+    fn sender_to_wake(&self, len: usize) -> bool {
+        if self.sender.get().is_none() || len >= self.wake_below.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.wake_below.store(0, Ordering::Relaxed);
+        true
     }
 
     fn drained(&self, before: usize, after: usize, hwm: usize, wake_sender: bool) {
@@ -418,14 +440,21 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        self.push_iter(msgs)
+        self.push_front_of(&mut VecDeque::from(msgs), usize::MAX)
     }
 
-    /// Appends messages; true when the queue was empty (the socket actor must be told).
-    pub(crate) fn push_iter(&self, msgs: impl IntoIterator<Item = Multipart>) -> bool {
+    /// Moves the first `n` messages of `batch` to the end of this queue; true when the queue
+    /// was empty (the socket actor must be told). An empty queue takes the whole batch by
+    /// swapping buffers, so that the lock, which the receiving side wants too, is held for a
+    /// moment rather than for a copy (`batch` then holds this queue's old, empty buffer).
+    pub(crate) fn push_front_of(&self, batch: &mut VecDeque<Multipart>, n: usize) -> bool {
         let mut q = lock(&self.queue);
         let was_empty = q.is_empty();
-        q.extend(msgs);
+        if was_empty && n >= batch.len() {
+            std::mem::swap(&mut *q, batch);
+        } else {
+            q.extend(batch.drain(..n.min(batch.len())));
+        }
         self.len.store(q.len(), Ordering::Release);
         was_empty
     }
@@ -436,7 +465,7 @@ impl PeerIn {
         let msg = q.pop_front()?;
         let len = q.len();
         self.len.store(len, Ordering::Release);
-        let wake_sender = self.sender_to_wake();
+        let wake_sender = self.sender_to_wake(len);
         drop(q);
         self.drained(len + 1, len, hwm, wake_sender);
         Some(msg)
@@ -445,14 +474,21 @@ impl PeerIn {
     /// Pops up to `n` messages into `into` under one lock, waking the reader when this takes
     /// the queue below `hwm`.
     pub(crate) fn pop_up_to(&self, n: usize, hwm: usize, into: &mut Vec<Multipart>) {
+        self.pop_into(n, hwm, |msg| into.push(msg));
+    }
+
+    /// Pops up to `n` messages into `into` under one lock, waking the reader when this takes the
+    /// queue below `hwm`; returns how many.
+    pub(crate) fn pop_into(&self, n: usize, hwm: usize, into: impl FnMut(Multipart)) -> usize {
         let mut q = lock(&self.queue);
         let before = q.len();
-        into.extend(q.drain(..n.min(before)));
-        let len = q.len();
-        self.len.store(len, Ordering::Release);
-        let wake_sender = before > len && self.sender_to_wake();
+        let moved = n.min(before);
+        q.drain(..moved).for_each(into);
+        self.len.store(before - moved, Ordering::Release);
+        let wake_sender = moved > 0 && self.sender_to_wake(before - moved);
         drop(q);
-        self.drained(before, len, hwm, wake_sender);
+        self.drained(before, before - moved, hwm, wake_sender);
+        moved
     }
 
     /// Waits until the queue is below `hwm`.

@@ -93,6 +93,7 @@ impl Socket {
             send: SendQueue::new(options.sndhwm),
             recv: RecvQueue::new(),
             addresses: Default::default(),
+            inlet: Default::default(),
         });
         let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
         let ctx = Arc::new(SocketCtx {
@@ -296,7 +297,12 @@ impl Socket {
     }
 
     fn try_recv_now_from(&self) -> Option<(PeerId, Multipart)> {
-        let (item, pump) = self.inner.shared.recv.try_pop()?;
+        let shared = &self.inner.shared;
+        let (item, pump) = shared.recv.try_pop().or_else(|| {
+            // ran dry: take from the only peer directly rather than wait for the actor
+            shared.refill(self.inner.ctx.options.rcvhwm);
+            shared.recv.try_pop()
+        })?;
         if pump {
             self.inner.addr.do_send(Pump);
         }

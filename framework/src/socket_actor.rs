@@ -77,6 +77,21 @@ pub(crate) struct Shared {
     pub(crate) recv: RecvQueue,
     /// Each live peer's address, for `recv_from`.
     pub(crate) addresses: std::sync::Mutex<FxHashMap<PeerId, Arc<str>>>,
+    /// The only peer, when its messages reach the application unchanged
+    /// ([`Pattern::passes_inbound`]): a receiving application whose ready queue ran dry takes
+    /// from it directly, without waiting for the actor to pump.
+    pub(crate) inlet: std::sync::Mutex<Option<(PeerId, Arc<PeerIn>)>>,
+}
+
+impl Shared {
+    /// Refills the ready queue from the inlet, if there is one; true when that filled it.
+    pub(crate) fn refill(&self, rcvhwm: usize) -> bool {
+        let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
+        match &*inlet {
+            Some((id, inq)) => self.recv.refill_from(*id, inq, rcvhwm),
+            None => false,
+        }
+    }
 }
 
 struct PeerEntry {
@@ -218,18 +233,35 @@ impl SocketActor {
         waiting
     }
 
+    /// Opens the inlet (see [`Shared::inlet`]) when the socket has one peer whose messages pass
+    /// unchanged, and closes it otherwise.
+    fn refresh_inlet(&self) {
+        let inlet = match (self.peers.iter().next(), self.peers.len()) {
+            (Some((&id, entry)), 1) if self.pattern.passes_inbound() => {
+                Some((id, entry.inq.clone()))
+            }
+            _ => None,
+        };
+        *self.shared.inlet.lock().unwrap_or_else(|e| e.into_inner()) = inlet;
+    }
+
     /// Fair-queues inbound messages into the application's ready queue.
     fn pump(&mut self) {
         loop {
-            let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
-            let mut ready = Vec::new();
-            if self.peers.len() == 1 {
-                self.pump_single(room, &mut ready);
+            let full = if self.peers.len() == 1 && self.pattern.passes_inbound() {
+                self.shared.refill(self.ctx.options.rcvhwm)
             } else {
-                self.pump_fair(room, &mut ready);
-            }
-            let full = ready.len() >= room;
-            self.shared.recv.push_batch(ready);
+                let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
+                let mut ready = Vec::new();
+                if self.peers.len() == 1 {
+                    self.pump_single(room, &mut ready);
+                } else {
+                    self.pump_fair(room, &mut ready);
+                }
+                let full = ready.len() >= room;
+                self.shared.recv.push_batch(ready);
+                full
+            };
             self.stage_outbox();
             self.commit();
             if !full || !self.peers.values().any(|e| e.inq.len() > 0) {
@@ -327,6 +359,8 @@ impl SocketActor {
         let Some(entry) = self.peers.remove(&id) else {
             return;
         };
+        // first, so that no application takes from this peer while its last messages are queued
+        self.refresh_inlet();
         // Messages that arrived before the peer left are still delivered.
         let mut ready = Vec::new();
         while let Some(msg) = entry.inq.pop(usize::MAX) {
@@ -590,6 +624,7 @@ impl Handler<PeerUp> for SocketActor {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, msg.address);
+        self.refresh_inlet();
         self.stage_outbox();
         self.commit();
         // messages queued while no peer could take them go now
