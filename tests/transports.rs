@@ -359,6 +359,33 @@ fn inproc_connect_before_bind_double_bind_and_unknown_names() {
 }
 
 #[test]
+fn inproc_connect_before_bind_completes_at_the_bind_not_at_the_next_retry() {
+    run(10, async {
+        // a reconnect interval far longer than the test may take
+        let opts = actormq::SocketOptions {
+            reconnect_ivl: Duration::from_secs(60),
+            ..Default::default()
+        };
+        let push = Socket::with_options(SocketType::Push, opts).unwrap();
+        let mut monitor = push.monitor();
+        push.connect("inproc://bound-later").await.unwrap();
+        push.send("early").await.unwrap();
+        while !matches!(
+            monitor.recv().await.unwrap(),
+            SocketEvent::ConnectRetried { .. }
+        ) {}
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://bound-later").await.unwrap();
+        let got = recv_within(&pull, 5_000).await;
+        assert_eq!(
+            got,
+            Some(Multipart::from("early")),
+            "the pending connect waited for its retry"
+        );
+    });
+}
+
+#[test]
 fn udp_publish_subscribe_with_filtering_and_limits() {
     run(10, async {
         let sub = Socket::new(SocketType::Sub).unwrap();

@@ -189,7 +189,11 @@ impl Session {
                         error: e.to_string(),
                         delay,
                     });
-                    tokio::time::sleep(delay).await;
+                    // at the interval, or sooner when the transport knows better
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = transport.connectable(&endpoint) => {}
+                    }
                 }
             }
         }

@@ -1,14 +1,15 @@
 //! `inproc://name`: connections between sockets of one process, as [`Pipe`]s of whole messages.
 //!
 //! A name is bound by one socket at a time. Connecting to a name nobody has bound yet fails
-//! with "no socket is bound at inproc://name yet"; sockets retry connecting, so a connect may
-//! come before the bind (as in libzmq 4).
+//! with "no socket is bound at inproc://name yet"; sockets retry connecting, and
+//! [`Transport::connectable`] tells them the moment the name is bound, so a connect may come
+//! before the bind (as in libzmq 4) without waiting out a reconnect interval.
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Mutex, OnceLock};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::{BoxFuture, Endpoint, Error, Link, Listener, Pipe, Result, Transport, TransportKind};
 
@@ -21,6 +22,20 @@ type Acceptor = mpsc::UnboundedSender<(Pipe, String)>;
 fn bindings() -> &'static Mutex<HashMap<String, Acceptor>> {
     static BINDINGS: OnceLock<Mutex<HashMap<String, Acceptor>>> = OnceLock::new();
     BINDINGS.get_or_init(Mutex::default)
+}
+
+/// Told of every bind, for connects waiting on a name.
+fn bound() -> &'static Notify {
+    static BOUND: OnceLock<Notify> = OnceLock::new();
+    BOUND.get_or_init(Notify::new)
+}
+
+fn is_bound(name: &str) -> bool {
+    bindings()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+        .is_some_and(|a| !a.is_closed())
 }
 
 fn name_of(endpoint: &Endpoint) -> Result<&str> {
@@ -99,6 +114,8 @@ impl Transport for InprocTransport {
             }
             let (acceptor, incoming) = mpsc::unbounded_channel();
             map.insert(name.clone(), acceptor.clone());
+            drop(map);
+            bound().notify_waiters();
             let endpoint = endpoint.clone();
             Ok(Box::new(InprocBound {
                 endpoint,
@@ -131,6 +148,24 @@ impl Transport for InprocTransport {
                 .send((theirs, format!("inproc connection to {name}")))
                 .map_err(|_| not_bound())?;
             Ok((Link::Pipe(ours), endpoint.to_string()))
+        })
+    }
+
+    fn connectable<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Ok(name) = name_of(endpoint) else {
+                return std::future::pending().await;
+            };
+            loop {
+                // registered before looking, so a bind between the two is not missed
+                let notified = bound().notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if is_bound(name) {
+                    return;
+                }
+                notified.await;
+            }
         })
     }
 }

@@ -109,6 +109,14 @@ pub trait Transport: Send + Sync + 'static {
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>>;
     /// Connects to the endpoint once (the caller retries): the link and the peer's address.
     fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>>;
+    /// After a failed [`Transport::connect`]: completes when connecting to `endpoint` may now
+    /// succeed, so that the socket retries at once instead of when its reconnect interval is
+    /// up (inproc completes when the name is bound, as libzmq attaches a pending connect at
+    /// bind). Default: never; the socket retries on its timer.
+    fn connectable<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, ()> {
+        let _ = endpoint;
+        Box::pin(std::future::pending())
+    }
 }
 
 fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
