@@ -84,13 +84,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Refills the ready queue from the inlet, if there is one; true when that filled it.
-    pub(crate) fn refill(&self, rcvhwm: usize) -> bool {
+    /// Refills the ready queue from the inlet: `None` when there is none, else whether that
+    /// filled the queue.
+    pub(crate) fn refill(&self, rcvhwm: usize) -> Option<bool> {
         let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
-        match &*inlet {
-            Some((id, inq)) => self.recv.refill_from(*id, inq, rcvhwm),
-            None => false,
-        }
+        let (id, inq) = inlet.as_ref()?;
+        Some(self.recv.refill_from(*id, inq, rcvhwm))
     }
 }
 
@@ -248,8 +247,8 @@ impl SocketActor {
     /// Fair-queues inbound messages into the application's ready queue.
     fn pump(&mut self) {
         loop {
-            let full = if self.peers.len() == 1 && self.pattern.passes_inbound() {
-                self.shared.refill(self.ctx.options.rcvhwm)
+            let full = if let Some(full) = self.shared.refill(self.ctx.options.rcvhwm) {
+                full
             } else {
                 let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
                 let mut ready = Vec::new();
