@@ -254,7 +254,17 @@ pub fn table() {
         "transport", "impl", "size", "messages", "msg/s", "MB/s"
     );
     for transport in &transports {
+        // ACTORMQ_BENCH_SIZES=16,4096 runs those sizes only, for profiling
+        let sizes = std::env::var("ACTORMQ_BENCH_SIZES").ok();
+        let wanted = |size: usize| {
+            sizes
+                .as_deref()
+                .is_none_or(|s| s.split(',').any(|w| w.trim() == size.to_string()))
+        };
         for (size, count) in [(16usize, 2_000_000u64), (256, 1_000_000), (4096, 200_000)] {
+            if !wanted(size) {
+                continue;
+            }
             // inproc-local: both actormq sockets on one actix System (one thread), as actors of
             // one application are; libzmq has no such mode (its sockets need a thread each)
             let mut impls: Vec<(&str, Box<dyn PushPull>)> =

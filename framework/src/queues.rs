@@ -16,7 +16,7 @@ use actormq_transports::zmtp::Command;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
-use crate::pack::pack_small;
+use crate::pack::{segments, Segment};
 use crate::socket_actor::{PeerReadable, PeerWritable, SocketActor};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -240,9 +240,9 @@ pub(crate) struct Direct {
 /// Delivers messages into an in-process peer's inbound queue, small ones packed (see
 /// [`crate::pack`]), and wakes its socket when the queue was empty.
 fn deliver(direct: &Direct, msgs: impl IntoIterator<Item = Multipart>) {
-    let mut msgs: Vec<Multipart> = msgs.into_iter().collect();
-    pack_small(&mut msgs);
-    if !msgs.is_empty() && direct.inbox.push_batch(msgs) {
+    let mut msgs: VecDeque<Multipart> = msgs.into_iter().collect();
+    let n = msgs.len();
+    if direct.inbox.push_segments(segments(&mut msgs, n)) {
         direct.socket.do_send(PeerReadable);
     }
 }
@@ -328,12 +328,12 @@ impl PeerOut {
         if let Some(direct) = self.direct.get() {
             let room = (hwm + direct.rcvhwm).saturating_sub(direct.inbox.len());
             let n = room.min(batch.len());
-            let (front, back) = batch.as_mut_slices();
-            let in_front = n.min(front.len());
-            pack_small(&mut front[..in_front]);
-            pack_small(&mut back[..n - in_front]);
-            if n > 0 && direct.inbox.push_front_of(batch, n) {
+            if direct.inbox.push_segments(segments(batch, n)) {
                 direct.socket.do_send(PeerReadable);
+            }
+            if batch.capacity() == 0 {
+                // the batch went whole: carry on in one of the peer's emptied buffers
+                *batch = direct.inbox.take_spare().unwrap_or_default();
             }
             return;
         }
@@ -374,7 +374,7 @@ impl PeerOut {
 /// An in-process sender fills it directly, up to its own `sndhwm`, and is told when it drains
 /// below that.
 pub(crate) struct PeerIn {
-    queue: Mutex<VecDeque<Multipart>>,
+    queue: Mutex<Inbox>,
     len: AtomicUsize,
     pub(crate) space: Notify,
     sender: OnceLock<Addr<SocketActor>>,
@@ -383,6 +383,54 @@ pub(crate) struct PeerIn {
     /// rather than a message at a time), or 0 when nobody waits. Written and read under the
     /// queue's lock, so the wake-up cannot slip between a check and a pop.
     wake_below: AtomicUsize,
+}
+
+/// The messages of a [`PeerIn`], as the batches they came in (so that a batch is queued
+/// without copying it), oldest first; none is empty.
+#[derive(Default)]
+struct Inbox {
+    segments: VecDeque<Segment>,
+    /// Messages in all segments.
+    len: usize,
+    /// The buffer of an emptied plain segment, for an in-process sender to queue its next
+    /// batch in (a buffer grown to a batch's size, rather than one that grows every time).
+    spare: Option<VecDeque<Multipart>>,
+    /// Whether to keep `spare`: only an in-process sender has a use for it.
+    keep_spare: bool,
+}
+
+impl Inbox {
+    fn push(&mut self, segment: Segment) {
+        let n = segment.len();
+        if n > 0 {
+            self.segments.push_back(segment);
+            self.len += n;
+        }
+    }
+
+    /// Takes up to `n` messages, oldest first.
+    fn take(&mut self, mut n: usize, mut into: impl FnMut(Multipart)) {
+        while n > 0 {
+            let Some(front) = self.segments.front_mut() else {
+                return;
+            };
+            let k = n.min(front.len());
+            match front {
+                Segment::Plain(q) => q.drain(..k).for_each(&mut into),
+                Segment::Packed(_) => (0..k).filter_map(|_| front.pop()).for_each(&mut into),
+            }
+            self.len -= k;
+            n -= k;
+            if front.len() == 0 {
+                match self.segments.pop_front() {
+                    Some(Segment::Plain(empty)) if self.keep_spare => {
+                        self.spare.get_or_insert(empty);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 impl PeerIn {
@@ -400,13 +448,14 @@ impl PeerIn {
     /// after it found the queue full.
     pub(crate) fn set_sender(&self, socket: Addr<SocketActor>) {
         let _ = self.sender.set(socket);
+        lock(&self.queue).keep_spare = true;
     }
 
     /// The in-process sender found this queue at `hwm`: true when there is room after all,
     /// else the sender will be told when there is.
     pub(crate) fn want_room(&self, hwm: usize) -> bool {
         let q = lock(&self.queue);
-        if q.len() < hwm {
+        if q.len < hwm {
             return true;
         }
         self.wake_below.store(hwm / 2 + 1, Ordering::Relaxed);
@@ -440,30 +489,32 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        self.push_front_of(&mut VecDeque::from(msgs), usize::MAX)
+        self.push_segments([Segment::Plain(msgs.into())])
     }
 
-    /// Moves the first `n` messages of `batch` to the end of this queue; true when the queue
-    /// was empty (the socket actor must be told). An empty queue takes the whole batch by
-    /// swapping buffers, so that the lock, which the receiving side wants too, is held for a
-    /// moment rather than for a copy (`batch` then holds this queue's old, empty buffer).
-    pub(crate) fn push_front_of(&self, batch: &mut VecDeque<Multipart>, n: usize) -> bool {
+    /// Appends an in-process sender's batch, made by [`segments`]; true when the queue was
+    /// empty (the socket actor must be told). The lock, which the receiving side wants too, is
+    /// held only to link the segments in.
+    pub(crate) fn push_segments(&self, segments: impl IntoIterator<Item = Segment>) -> bool {
         let mut q = lock(&self.queue);
-        let was_empty = q.is_empty();
-        if was_empty && n >= batch.len() {
-            std::mem::swap(&mut *q, batch);
-        } else {
-            q.extend(batch.drain(..n.min(batch.len())));
-        }
-        self.len.store(q.len(), Ordering::Release);
-        was_empty
+        let was_empty = q.len == 0;
+        segments.into_iter().for_each(|s| q.push(s));
+        self.len.store(q.len, Ordering::Release);
+        was_empty && q.len > 0
+    }
+
+    /// An emptied batch buffer, if there is one, for the sender's next batch.
+    pub(crate) fn take_spare(&self) -> Option<VecDeque<Multipart>> {
+        lock(&self.queue).spare.take()
     }
 
     /// Pops one message, waking the reader when this takes the queue below `hwm`.
     pub(crate) fn pop(&self, hwm: usize) -> Option<Multipart> {
         let mut q = lock(&self.queue);
-        let msg = q.pop_front()?;
-        let len = q.len();
+        let mut msg = None;
+        q.take(1, |m| msg = Some(m));
+        let msg = msg?;
+        let len = q.len;
         self.len.store(len, Ordering::Release);
         let wake_sender = self.sender_to_wake(len);
         drop(q);
@@ -481,9 +532,9 @@ impl PeerIn {
     /// queue below `hwm`; returns how many.
     pub(crate) fn pop_into(&self, n: usize, hwm: usize, into: impl FnMut(Multipart)) -> usize {
         let mut q = lock(&self.queue);
-        let before = q.len();
+        let before = q.len;
         let moved = n.min(before);
-        q.drain(..moved).for_each(into);
+        q.take(moved, into);
         self.len.store(before - moved, Ordering::Release);
         let wake_sender = moved > 0 && self.sender_to_wake(before - moved);
         drop(q);
