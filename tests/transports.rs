@@ -241,31 +241,47 @@ fn inproc_moves_messages_without_encoding_them() {
     });
 }
 
+/// The messages of [`inproc_batches_of_mixed_sizes_arrive_intact_and_in_order`].
+fn mixed(i: usize) -> Multipart {
+    match i % 4 {
+        0 => Multipart::from(Bytes::from(vec![i as u8; i % 700])),
+        1 => Multipart::from([Bytes::new(), Bytes::from(format!("topic-{i}"))]),
+        2 => Multipart::from(["", "", "x"]),
+        _ => Multipart::from(Bytes::from(format!("{i}").repeat(i % 97))),
+    }
+}
+
 #[test]
 fn inproc_batches_of_mixed_sizes_arrive_intact_and_in_order() {
     run(20, async {
         let pull = Socket::new(SocketType::Pull).unwrap();
         pull.bind("inproc://mixed-sizes").await.unwrap();
-        let push = Socket::new(SocketType::Push).unwrap();
-        push.connect("inproc://mixed-sizes").await.unwrap();
-        // small messages travel packed into one buffer per batch, large ones as they are
-        let msg = |i: usize| -> Multipart {
-            match i % 4 {
-                0 => Multipart::from(Bytes::from(vec![i as u8; i % 700])),
-                1 => Multipart::from([Bytes::new(), Bytes::from(format!("topic-{i}"))]),
-                2 => Multipart::from(["", "", "x"]),
-                _ => Multipart::from(Bytes::from(format!("{i}").repeat(i % 97))),
-            }
-        };
+        // The sender on a thread of its own: small messages then travel packed, a batch's
+        // bytes in one buffer that the receiver cuts into frames; large ones as they are.
         let big = Bytes::from(vec![9u8; 4096]);
-        for i in 0..3000 {
-            push.send(msg(i)).await.unwrap();
-            if i == 1500 {
-                push.send(Multipart::from(big.clone())).await.unwrap();
+        let sent = big.clone();
+        let sender = actix::Arbiter::new();
+        sender.spawn(async move {
+            let push = Socket::new(SocketType::Push).unwrap();
+            push.connect("inproc://mixed-sizes").await.unwrap();
+            for i in 0..3000 {
+                push.send(mixed(i)).await.unwrap();
+                if i == 1500 {
+                    push.send(Multipart::from(sent.clone())).await.unwrap();
+                }
             }
-        }
+            push.close().await;
+        });
+        let mut adjacent = 0;
+        let mut last_end = std::ptr::null();
         for i in 0..3000 {
-            assert_eq!(pull.recv().await.unwrap(), msg(i), "message {i}");
+            let got = pull.recv().await.unwrap();
+            assert_eq!(got, mixed(i), "message {i}");
+            let body = got.frames().last().unwrap();
+            if body.as_ptr() == last_end && !body.is_empty() {
+                adjacent += 1;
+            }
+            last_end = body.as_ptr().wrapping_add(body.len());
             if i == 1500 {
                 let got = pull.recv().await.unwrap();
                 assert_eq!(
@@ -274,6 +290,29 @@ fn inproc_batches_of_mixed_sizes_arrive_intact_and_in_order() {
                     "a large one is not copied"
                 );
             }
+        }
+        assert!(
+            adjacent > 100,
+            "small messages were not packed ({adjacent} adjacent)"
+        );
+        sender.stop();
+    });
+}
+
+#[test]
+fn inproc_on_one_thread_copies_not_even_small_messages() {
+    run(10, async {
+        let pull = Socket::new(SocketType::Pull).unwrap();
+        pull.bind("inproc://one-thread").await.unwrap();
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect("inproc://one-thread").await.unwrap();
+        let bodies: Vec<Bytes> = (0..100).map(|i| Bytes::from(format!("m{i}"))).collect();
+        for body in &bodies {
+            push.send(Multipart::from(body.clone())).await.unwrap();
+        }
+        for body in &bodies {
+            let got = pull.recv().await.unwrap();
+            assert_eq!(got.frames()[0].as_ptr(), body.as_ptr());
         }
     });
 }

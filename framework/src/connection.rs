@@ -380,6 +380,7 @@ impl Session {
             inbox: inq.clone(),
             socket: self.socket.clone(),
             rcvhwm: self.ctx.options.rcvhwm,
+            thread: std::thread::current().id(),
         };
         if tx.send(PipeMsg::Attach(Box::new(ours))).await.is_err() {
             self.leave(&out);

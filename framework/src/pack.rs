@@ -87,8 +87,9 @@ impl Segment {
 }
 
 /// Takes the first `n` messages of `batch` and returns them as segments, runs of at least two
-/// small messages packed. A whole batch with nothing to pack is taken by exchanging buffers.
-pub(crate) fn segments(batch: &mut VecDeque<Multipart>, n: usize) -> Vec<Segment> {
+/// small messages packed if `pack`. A whole batch with nothing to pack is taken by exchanging
+/// buffers.
+pub(crate) fn segments(batch: &mut VecDeque<Multipart>, n: usize, pack: bool) -> Vec<Segment> {
     let n = n.min(batch.len());
     let (smalls, bytes, frames) = batch
         .iter()
@@ -100,7 +101,7 @@ pub(crate) fn segments(batch: &mut VecDeque<Multipart>, n: usize) -> Vec<Segment
     if n == 0 {
         return Vec::new();
     }
-    if smalls < 2 {
+    if smalls < 2 || !pack {
         let plain = if n == batch.len() {
             std::mem::take(batch)
         } else {
@@ -184,7 +185,7 @@ mod tests {
         msgs.push_back(Multipart::new());
         msgs.push_back(Multipart::from(big.clone()));
         let before: Vec<Multipart> = msgs.iter().cloned().collect();
-        let segs = segments(&mut msgs, before.len());
+        let segs = segments(&mut msgs, before.len(), true);
         assert!(msgs.is_empty());
         // packed, large, packed, no frame and large
         let kinds: Vec<bool> = segs
@@ -204,7 +205,7 @@ mod tests {
     #[test]
     fn only_the_first_n_are_taken() {
         let mut msgs: VecDeque<Multipart> = ["a", "b", "c", "d"].map(Multipart::from).into();
-        let segs = segments(&mut msgs, 3);
+        let segs = segments(&mut msgs, 3, true);
         assert_eq!(unpack(segs), ["a", "b", "c"].map(Multipart::from));
         assert_eq!(msgs, [Multipart::from("d")]);
     }
@@ -228,7 +229,7 @@ mod tests {
                 .map(|frames| frames.into_iter().map(Bytes::from).collect())
                 .collect();
             let mut batch: VecDeque<Multipart> = msgs.iter().cloned().collect();
-            let taken = unpack(segments(&mut batch, cut));
+            let taken = unpack(segments(&mut batch, cut, true));
             let n = cut.min(msgs.len());
             proptest::prop_assert_eq!(&taken[..], &msgs[..n]);
             proptest::prop_assert!(batch.iter().eq(&msgs[n..]));
@@ -239,7 +240,7 @@ mod tests {
     fn a_lone_small_message_is_left_alone() {
         let body = Bytes::from_static(b"only one");
         let mut msgs = VecDeque::from([Multipart::from(body.clone())]);
-        let segs = segments(&mut msgs, 1);
+        let segs = segments(&mut msgs, 1, true);
         assert!(matches!(segs[..], [Segment::Plain(_)]));
         assert_eq!(unpack(segs)[0].frames()[0].as_ptr(), body.as_ptr());
     }

@@ -235,6 +235,16 @@ pub(crate) struct Direct {
     /// The receiving socket's `rcvhwm`: as in libzmq, an in-process pipe holds the sender's
     /// `sndhwm` plus the receiver's `rcvhwm`.
     pub(crate) rcvhwm: usize,
+    /// The thread the receiving socket runs on. Small messages are packed only for a socket on
+    /// another thread: on the sender's own thread, freeing them there costs nothing extra.
+    pub(crate) thread: std::thread::ThreadId,
+}
+
+impl Direct {
+    /// Whether the receiving socket runs on another thread than the caller.
+    fn elsewhere(&self) -> bool {
+        self.thread != std::thread::current().id()
+    }
 }
 
 /// Delivers messages into an in-process peer's inbound queue, small ones packed (see
@@ -242,7 +252,10 @@ pub(crate) struct Direct {
 fn deliver(direct: &Direct, msgs: impl IntoIterator<Item = Multipart>) {
     let mut msgs: VecDeque<Multipart> = msgs.into_iter().collect();
     let n = msgs.len();
-    if direct.inbox.push_segments(segments(&mut msgs, n)) {
+    if direct
+        .inbox
+        .push_segments(segments(&mut msgs, n, direct.elsewhere()))
+    {
         direct.socket.do_send(PeerReadable);
     }
 }
@@ -328,7 +341,10 @@ impl PeerOut {
         if let Some(direct) = self.direct.get() {
             let room = (hwm + direct.rcvhwm).saturating_sub(direct.inbox.len());
             let n = room.min(batch.len());
-            if direct.inbox.push_segments(segments(batch, n)) {
+            if direct
+                .inbox
+                .push_segments(segments(batch, n, direct.elsewhere()))
+            {
                 direct.socket.do_send(PeerReadable);
             }
             if batch.capacity() == 0 {
