@@ -59,6 +59,7 @@ fn broken_files_name_the_file_the_key_and_the_problem() {
         ("missing-role", "[actors.a]\nkind = \"relay\"\n", "actors.a.sockets: kind `relay` needs a socket `input`"),
         ("zero-count", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n[actors.a]\nkind = \"log\"\ncount = 0\nsockets = { input = \"s\" }\n", "actors.a.count: must be at least 1"),
         ("unknown-option", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { sndhwn = 5 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sndhwn"),
+        ("bad-heartbeat", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { heartbeat_ivl = 1000, heartbeat_ttl = 7000000 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.options: invalid option `heartbeat_ttl`: must be at most 6553.5 s"),
         ("wrong-type", "[actors.a]\nkind = \"log\"\ncount = \"many\"\n", "actors.a.count"),
         ("no-actors", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n", "actors"),
         ("syntax", "[actors.a\nkind = 1\n", "(file)"),

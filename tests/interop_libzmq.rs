@@ -208,9 +208,11 @@ fn their_push_our_pull(side: Side) {
         }
         let done = libzmq(move |ctx| {
             let push = ctx.socket(zmq::PUSH).unwrap();
-            // libzmq pings every 50 ms and drops us if nothing comes back within 300 ms
+            // libzmq pings every 50 ms and drops us if nothing comes back within 300 ms; its
+            // PINGs ask us to drop it after 300 ms without traffic (its PINGs are traffic)
             push.set_heartbeat_ivl(50).unwrap();
             push.set_heartbeat_timeout(300).unwrap();
+            push.set_heartbeat_ttl(300).unwrap();
             let ep = ep_rx.recv().unwrap();
             match side {
                 Side::WeBind => push.connect(&ep).unwrap(),

@@ -20,6 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tracing::Instrument;
 
 use crate::event::SocketEvent;
+use crate::heartbeat::{self, Liveness};
 use crate::queues::{Direct, Outgoing, PeerIn, PeerOut};
 use crate::socket_actor::{
     ConnectionEnded, PeerGone, PeerReadable, PeerUp, PeerWritable, SocketActor, SocketCtx,
@@ -318,9 +319,18 @@ impl Session {
             }
         };
         let encode_subs = local.is_subscriber() && info.is_3_1();
+        let alive = Liveness::new();
+        // PING and PONG are ZMTP 3.1: a 3.0 peer gets no heartbeats
+        let heartbeats = async {
+            if !info.is_3_1() {
+                return std::future::pending().await;
+            }
+            heartbeat::watch(opts, &alive, |ping| out.push(Outgoing::Command(ping))).await
+        };
         let reason = tokio::select! {
-            r = read_loop(self, rd, buf, &inq, &out) => r,
+            r = read_loop(self, rd, buf, &inq, &out, &alive) => r,
             r = write_loop(self, wr, &out, encode_subs) => r,
+            r = heartbeats => r,
         };
         self.leave(&out);
         reason
@@ -531,6 +541,7 @@ async fn read_loop(
     mut buf: BytesMut,
     inq: &PeerIn,
     out: &PeerOut,
+    alive: &Liveness,
 ) -> String {
     let local = link.ctx.socket_type;
     let rcvhwm = link.ctx.options.rcvhwm;
@@ -542,7 +553,8 @@ async fn read_loop(
             match decoder.decode(&mut buf) {
                 Ok(Some(Inbound::Message(m))) => batch.push(m),
                 Ok(Some(Inbound::Command(cmd))) => match cmd {
-                    Command::Ping { context, .. } => {
+                    Command::Ping { ttl, context } => {
+                        alive.peer_ping(ttl);
                         out.push(Outgoing::Command(Command::Pong(context)))
                     }
                     Command::Subscribe(topic) if publisher => batch.push(subscribe_message(&topic)),
@@ -560,11 +572,13 @@ async fn read_loop(
         if !batch.is_empty() && inq.push_batch(batch) {
             link.socket.do_send(PeerReadable);
         }
-        inq.wait_below(rcvhwm).await;
+        if inq.len() >= rcvhwm {
+            alive.paused_until(inq.wait_below(rcvhwm)).await;
+        }
         buf.reserve(64 * 1024);
         match rd.read_buf(&mut buf).await {
             Ok(0) => return "peer closed the connection".to_string(),
-            Ok(_) => {}
+            Ok(_) => alive.seen(),
             Err(e) => return format!("read error: {e}"),
         }
     }

@@ -24,6 +24,7 @@ mod connection;
 mod error;
 mod event;
 pub mod graph;
+mod heartbeat;
 mod listener;
 mod options;
 mod pack;

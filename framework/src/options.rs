@@ -15,6 +15,14 @@ pub const DEFAULT_MAXMSGSIZE: u64 = 256 * 1024 * 1024;
 ///
 /// let opts = SocketOptions { sndhwm: 10_000, linger: Some(Duration::from_millis(500)), ..Default::default() };
 /// assert_eq!(opts.rcvhwm, 1000);
+///
+/// // PING every peer each second; drop one that answers nothing within 3 s
+/// let watched = SocketOptions {
+///     heartbeat_ivl: Some(Duration::from_secs(1)),
+///     heartbeat_timeout: Some(Duration::from_secs(3)),
+///     ..Default::default()
+/// };
+/// assert!(watched.validate().is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketOptions {
@@ -52,6 +60,16 @@ pub struct SocketOptions {
     pub router_handover: bool,
     /// XPUB: show every subscription, not only the first per topic (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
+    /// Send a ZMTP PING to each tcp/ipc peer this often (`ZMQ_HEARTBEAT_IVL`). `None`: no
+    /// PINGs (a peer's are still answered). Default `None`.
+    pub heartbeat_ivl: Option<Duration>,
+    /// Close a connection when nothing at all arrived within this long of a PING
+    /// (`ZMQ_HEARTBEAT_TIMEOUT`). `None`: `heartbeat_ivl`. Default `None`.
+    pub heartbeat_timeout: Option<Duration>,
+    /// The time-to-live our PINGs carry (`ZMQ_HEARTBEAT_TTL`): a peer that hears nothing from
+    /// us for that long closes the connection. Whole deciseconds, at most 6553.5 s. `None`:
+    /// none. Default `None`. (We honour a peer's TTL likewise.)
+    pub heartbeat_ttl: Option<Duration>,
 }
 
 impl Default for SocketOptions {
@@ -70,6 +88,9 @@ impl Default for SocketOptions {
             router_mandatory: false,
             router_handover: false,
             xpub_verbose: false,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
         }
     }
 }
@@ -106,6 +127,24 @@ impl SocketOptions {
         }
         if self.reconnect_ivl.is_zero() {
             return bad("reconnect_ivl", "must be more than zero");
+        }
+        if self.heartbeat_ivl.is_some_and(|d| d.is_zero()) {
+            return bad(
+                "heartbeat_ivl",
+                "must be more than zero (`None` turns PINGs off)",
+            );
+        }
+        if self.heartbeat_timeout.is_some_and(|d| d.is_zero()) {
+            return bad("heartbeat_timeout", "must be more than zero");
+        }
+        if self
+            .heartbeat_ttl
+            .is_some_and(|d| d.as_millis() > u128::from(u16::MAX) * 100)
+        {
+            return bad(
+                "heartbeat_ttl",
+                "must be at most 6553.5 s (a PING carries it in deciseconds, in 16 bits)",
+            );
         }
         Ok(())
     }
@@ -158,6 +197,24 @@ mod tests {
             ..Default::default()
         };
         assert!(o.validate().unwrap_err().to_string().contains("routing_id"));
+        let o = SocketOptions {
+            heartbeat_ttl: Some(Duration::from_secs(7000)),
+            ..Default::default()
+        };
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("heartbeat_ttl"));
+        let o = SocketOptions {
+            heartbeat_ivl: Some(Duration::ZERO),
+            ..Default::default()
+        };
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("heartbeat_ivl"));
         assert!(SocketOptions::default().validate().is_ok());
     }
 }

@@ -76,6 +76,12 @@ pub struct OptionsSpec {
     pub router_handover: Option<bool>,
     /// `xpub_verbose`.
     pub xpub_verbose: Option<bool>,
+    /// `heartbeat_ivl` in ms.
+    pub heartbeat_ivl: Option<u64>,
+    /// `heartbeat_timeout` in ms.
+    pub heartbeat_timeout: Option<u64>,
+    /// `heartbeat_ttl` in ms.
+    pub heartbeat_ttl: Option<u64>,
 }
 
 impl OptionsSpec {
@@ -108,6 +114,9 @@ impl OptionsSpec {
             router_mandatory: self.router_mandatory.unwrap_or(false),
             router_handover: self.router_handover.unwrap_or(false),
             xpub_verbose: self.xpub_verbose.unwrap_or(false),
+            heartbeat_ivl: self.heartbeat_ivl.map(ms),
+            heartbeat_timeout: self.heartbeat_timeout.map(ms),
+            heartbeat_ttl: self.heartbeat_ttl.map(ms),
         }
     }
 }
