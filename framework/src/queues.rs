@@ -411,8 +411,6 @@ struct Inbox {
     /// The buffer of an emptied plain segment, for an in-process sender to queue its next
     /// batch in (a buffer grown to a batch's size, rather than one that grows every time).
     spare: Option<VecDeque<Multipart>>,
-    /// Whether to keep `spare`: only an in-process sender has a use for it.
-    keep_spare: bool,
 }
 
 impl Inbox {
@@ -424,8 +422,9 @@ impl Inbox {
         }
     }
 
-    /// Takes up to `n` messages, oldest first.
-    fn take(&mut self, mut n: usize, mut into: impl FnMut(Multipart)) {
+    /// Takes up to `n` messages, oldest first, keeping an emptied buffer as `spare` if asked
+    /// (only an in-process sender has a use for it).
+    fn take(&mut self, mut n: usize, keep_spare: bool, mut into: impl FnMut(Multipart)) {
         while n > 0 {
             let Some(front) = self.segments.front_mut() else {
                 return;
@@ -439,7 +438,7 @@ impl Inbox {
             n -= k;
             if front.len() == 0 {
                 match self.segments.pop_front() {
-                    Some(Segment::Plain(empty)) if self.keep_spare => {
+                    Some(Segment::Plain(empty)) if keep_spare => {
                         self.spare.get_or_insert(empty);
                     }
                     _ => {}
@@ -464,7 +463,6 @@ impl PeerIn {
     /// after it found the queue full.
     pub(crate) fn set_sender(&self, socket: Addr<SocketActor>) {
         let _ = self.sender.set(socket);
-        lock(&self.queue).keep_spare = true;
     }
 
     /// The in-process sender found this queue at `hwm`: true when there is room after all,
@@ -528,7 +526,7 @@ impl PeerIn {
     pub(crate) fn pop(&self, hwm: usize) -> Option<Multipart> {
         let mut q = lock(&self.queue);
         let mut msg = None;
-        q.take(1, |m| msg = Some(m));
+        q.take(1, self.sender.get().is_some(), |m| msg = Some(m));
         let msg = msg?;
         let len = q.len;
         self.len.store(len, Ordering::Release);
@@ -550,7 +548,7 @@ impl PeerIn {
         let mut q = lock(&self.queue);
         let before = q.len;
         let moved = n.min(before);
-        q.take(moved, into);
+        q.take(moved, self.sender.get().is_some(), into);
         self.len.store(before - moved, Ordering::Release);
         let wake_sender = moved > 0 && self.sender_to_wake(before - moved);
         drop(q);
