@@ -20,19 +20,13 @@
 //! # }).unwrap();
 //! ```
 
-mod connection;
+mod engine;
 mod error;
 mod event;
 pub mod graph;
-mod heartbeat;
-mod listener;
 mod options;
-mod pack;
 pub mod proxy;
-mod queues;
 mod socket;
-mod socket_actor;
-mod turn;
 pub mod typed;
 
 pub use actormq_macros::{Publisher, Responder, Subscriber, Topic, Worker};

@@ -11,19 +11,19 @@ use actormq_transports::{
 use futures_util::Stream;
 use tokio::sync::{broadcast, oneshot};
 
+use crate::engine::ctx::{next_id, Shared, SocketInfo};
+use crate::engine::messages::{Bind, CloseSocket, Connect, Flush, Pump, SendNow, Subscribe};
+use crate::engine::queues::recv::RecvQueue;
+use crate::engine::queues::send::{Pushed, SendQueue};
+use crate::engine::socket::SocketActor;
+use crate::engine::turn::Turn;
 use crate::event::SocketEvent;
-use crate::queues::{Pushed, RecvQueue, SendQueue};
-use crate::socket_actor::{
-    next_id, Bind, CloseSocket, Connect, Flush, Pump, SendNow, Shared, SocketActor, SocketCtx,
-    Subscribe,
-};
-use crate::turn::Turn;
 use crate::{Error, Result, SocketOptions};
 
 struct Inner {
     addr: Addr<SocketActor>,
     shared: Arc<Shared>,
-    ctx: Arc<SocketCtx>,
+    info: Arc<SocketInfo>,
     turn: Turn,
     /// Sends go through the actor and report the pattern's refusal (ROUTER with
     /// `router_mandatory`).
@@ -74,7 +74,7 @@ pub struct Socket {
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket")
-            .field("type", &self.inner.ctx.socket_type)
+            .field("type", &self.inner.info.socket_type)
             .finish()
     }
 }
@@ -96,21 +96,21 @@ impl Socket {
             inlet: Default::default(),
         });
         let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
-        let ctx = Arc::new(SocketCtx {
+        let info = Arc::new(SocketInfo {
             socket_type,
             options,
             events,
             span,
         });
-        let pattern = actormq_patterns::for_type(socket_type, &ctx.options.pattern_options());
-        let addr = SocketActor::new(ctx.clone(), shared.clone(), pattern).start();
-        let turn = Turn::new(socket_type, ctx.options.req_relaxed);
-        let sync_send = socket_type == SocketType::Router && ctx.options.router_mandatory;
+        let pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
+        let addr = SocketActor::new(info.clone(), shared.clone(), pattern).start();
+        let turn = Turn::new(socket_type, info.options.req_relaxed);
+        let sync_send = socket_type == SocketType::Router && info.options.router_mandatory;
         Ok(Socket {
             inner: Arc::new(Inner {
                 addr,
                 shared,
-                ctx,
+                info,
                 turn,
                 sync_send,
                 datagrams: AtomicBool::new(false),
@@ -120,12 +120,12 @@ impl Socket {
 
     /// The socket's type.
     pub fn socket_type(&self) -> SocketType {
-        self.inner.ctx.socket_type
+        self.inner.info.socket_type
     }
 
     /// The socket's options.
     pub fn options(&self) -> &SocketOptions {
-        &self.inner.ctx.options
+        &self.inner.info.options
     }
 
     fn closed(&self) -> Error {
@@ -300,7 +300,7 @@ impl Socket {
         let shared = &self.inner.shared;
         let (item, pump) = shared.recv.try_pop().or_else(|| {
             // ran dry: take from the only peer directly rather than wait for the actor
-            shared.refill(self.inner.ctx.options.rcvhwm);
+            shared.refill(self.inner.info.options.rcvhwm);
             shared.recv.try_pop()
         })?;
         if pump {
@@ -366,7 +366,7 @@ impl Socket {
 
     /// A receiver of this socket's [`SocketEvent`]s from now on (like `zmq_socket_monitor`).
     pub fn monitor(&self) -> broadcast::Receiver<SocketEvent> {
-        self.inner.ctx.events.subscribe()
+        self.inner.info.events.subscribe()
     }
 
     /// Closes the socket: stops listening, delivers what is queued (within `linger`), then

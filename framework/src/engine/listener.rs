@@ -5,27 +5,24 @@ use std::time::Duration;
 use actix::prelude::*;
 use actormq_transports::Listener;
 
-use crate::socket_actor::{Accepted, SocketActor};
+use crate::engine::messages::{Accepted, StopListening};
 
 /// Accepts connections on one bound endpoint.
 pub(crate) struct ListenerActor {
+    /// The bound endpoint, until `started` moves it into the accept loop.
     listener: Option<Box<dyn Listener>>,
-    socket: Addr<SocketActor>,
+    /// Where accepted connections go: the socket actor.
+    socket: Recipient<Accepted>,
 }
 
 impl ListenerActor {
-    pub(crate) fn new(listener: Box<dyn Listener>, socket: Addr<SocketActor>) -> Self {
+    pub(crate) fn new(listener: Box<dyn Listener>, socket: Recipient<Accepted>) -> Self {
         ListenerActor {
             listener: Some(listener),
             socket,
         }
     }
 }
-
-/// Stop accepting and release the endpoint.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct StopListening;
 
 impl Actor for ListenerActor {
     type Context = Context<Self>;

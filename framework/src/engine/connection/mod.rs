@@ -1,0 +1,309 @@
+//! The connection actor: one per live (or reconnecting) peer.
+//!
+//! It owns the link a transport yields and runs one session on it at a time: over a byte stream
+//! the ZMTP handshake, then a reader that decodes into the peer's inbound queue and a writer
+//! that drains its outbound queue into one buffer per batch and writes it with one call
+//! (`stream`); over an in-process pipe a greeting, then direct delivery between the two
+//! sockets' queues (`pipe`); over datagrams one message each (`datagram`). A connecting actor
+//! reconnects after a session ends, until its socket closes it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+use actormq_patterns::Peer;
+use actormq_transports::{transport_for, Endpoint, Link};
+use tracing::Instrument;
+
+use crate::engine::ctx::SocketInfo;
+use crate::engine::messages::{Abort, Close, ConnId, ConnectionEnded, PeerGone, PeerUp};
+use crate::engine::queues::peer_in::PeerIn;
+use crate::engine::queues::peer_out::{Outgoing, PeerOut};
+use crate::engine::signals::{PeerReadable, PeerWritable};
+use crate::event::SocketEvent;
+
+mod datagram;
+mod pipe;
+mod stream;
+
+/// How a connection reaches its socket actor: one recipient per message it sends, so that the
+/// connection does not depend on the socket actor's type.
+#[derive(Clone)]
+pub(crate) struct SocketPort {
+    up: Recipient<PeerUp>,
+    gone: Recipient<PeerGone>,
+    pub(crate) readable: Recipient<PeerReadable>,
+    pub(crate) writable: Recipient<PeerWritable>,
+    ended: Recipient<ConnectionEnded>,
+}
+
+impl SocketPort {
+    /// The port of a socket actor that handles every message a connection sends.
+    pub(crate) fn of<A>(addr: &Addr<A>) -> Self
+    where
+        A: Actor
+            + Handler<PeerUp>
+            + Handler<PeerGone>
+            + Handler<PeerReadable>
+            + Handler<PeerWritable>
+            + Handler<ConnectionEnded>,
+        A::Context: ToEnvelope<A, PeerUp>
+            + ToEnvelope<A, PeerGone>
+            + ToEnvelope<A, PeerReadable>
+            + ToEnvelope<A, PeerWritable>
+            + ToEnvelope<A, ConnectionEnded>,
+    {
+        SocketPort {
+            up: addr.clone().recipient(),
+            gone: addr.clone().recipient(),
+            readable: addr.clone().recipient(),
+            writable: addr.clone().recipient(),
+            ended: addr.clone().recipient(),
+        }
+    }
+}
+
+/// How a connection came to be.
+pub(crate) enum Origin {
+    /// Accepted on a bound endpoint.
+    Accepted {
+        link: Link,
+        peer: String,
+        endpoint: Endpoint,
+    },
+    /// Connecting (and reconnecting) to an endpoint.
+    Connect { endpoint: Endpoint },
+}
+
+/// One peer connection.
+pub(crate) struct ConnectionActor {
+    id: ConnId,
+    socket: SocketPort,
+    info: Arc<SocketInfo>,
+    /// How this connection came to be, until `started` moves it into the connection's task.
+    origin: Option<Origin>,
+    /// The outbound queue of the session in progress, if any (shared with the task, so that
+    /// [`Close`] can ask its writer to flush and finish).
+    current: Arc<Mutex<Option<Arc<PeerOut>>>>,
+    /// The socket asked this connection to close: no reconnect after the session in progress.
+    closing: Arc<AtomicBool>,
+}
+
+impl ConnectionActor {
+    pub(crate) fn new(
+        id: ConnId,
+        socket: SocketPort,
+        info: Arc<SocketInfo>,
+        origin: Origin,
+    ) -> Self {
+        ConnectionActor {
+            id,
+            socket,
+            info,
+            origin: Some(origin),
+            current: Arc::default(),
+            closing: Arc::default(),
+        }
+    }
+}
+
+impl Actor for ConnectionActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(origin) = self.origin.take() else {
+            return;
+        };
+        let run = Runner {
+            id: self.id,
+            socket: self.socket.clone(),
+            info: self.info.clone(),
+            current: self.current.clone(),
+            closing: self.closing.clone(),
+        };
+        let fut = async move {
+            match origin {
+                Origin::Accepted {
+                    link,
+                    peer,
+                    endpoint,
+                } => {
+                    let span =
+                        tracing::info_span!(parent: &run.info.span, "connection", %endpoint, %peer);
+                    run.info.emit(SocketEvent::Accepted {
+                        endpoint,
+                        peer: peer.clone(),
+                    });
+                    run.run_session(link, peer).instrument(span).await;
+                }
+                Origin::Connect { endpoint } => run.connect_loop(endpoint).await,
+            }
+        };
+        ctx.spawn(fut.into_actor(self).map(|_, _, ctx| ctx.stop()));
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.socket.ended.do_send(ConnectionEnded { id: self.id });
+    }
+}
+
+impl Handler<Close> for ConnectionActor {
+    type Result = ();
+    fn handle(&mut self, _: Close, ctx: &mut Self::Context) {
+        self.closing.store(true, Ordering::Release);
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match current {
+            Some(out) => out.close(),
+            None => ctx.stop(),
+        }
+    }
+}
+
+impl Handler<Abort> for ConnectionActor {
+    type Result = ();
+    fn handle(&mut self, _: Abort, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+/// Everything a connection's task needs, moved into it: it runs the connect loop and each
+/// session.
+struct Runner {
+    id: ConnId,
+    socket: SocketPort,
+    info: Arc<SocketInfo>,
+    current: Arc<Mutex<Option<Arc<PeerOut>>>>,
+    closing: Arc<AtomicBool>,
+}
+
+impl Runner {
+    fn closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    async fn connect_loop(&self, endpoint: Endpoint) {
+        let transport = match transport_for(&endpoint) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(%endpoint, error = %e, "cannot connect");
+                return;
+            }
+        };
+        let mut attempt = 0u32;
+        while !self.closing() {
+            match transport.connect(&endpoint).await {
+                Ok((link, peer)) => {
+                    attempt = 0;
+                    let span = tracing::info_span!(parent: &self.info.span, "connection", %endpoint, %peer);
+                    self.info.emit(SocketEvent::Connected {
+                        endpoint: endpoint.clone(),
+                        peer: peer.clone(),
+                    });
+                    self.run_session(link, peer).instrument(span).await;
+                    if self.closing() {
+                        return;
+                    }
+                    tokio::time::sleep(self.info.options.reconnect_ivl).await;
+                }
+                Err(e) => {
+                    let delay = self.info.options.reconnect_delay(attempt);
+                    attempt = attempt.saturating_add(1);
+                    self.info.emit(SocketEvent::ConnectRetried {
+                        endpoint: endpoint.clone(),
+                        error: e.to_string(),
+                        delay,
+                    });
+                    // at the interval, or sooner when the transport knows better
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = transport.connectable(&endpoint) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one connection from handshake to close; reports the reason it ended.
+    async fn run_session(&self, link: Link, peer_addr: String) {
+        let reason = match link {
+            Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
+            Link::Pipe(pipe) => self.pipe_session(pipe, &peer_addr).await,
+            Link::Datagram(socket) => self.datagram_session(socket, &peer_addr).await,
+        };
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.info.emit(SocketEvent::Disconnected {
+            peer: peer_addr,
+            reason,
+        });
+    }
+
+    /// Registers the peer with the socket: its queues, then `PeerUp`. The socket may refuse
+    /// it (a second PAIR peer, a routing id in use).
+    async fn join(
+        &self,
+        peer: Peer,
+        peer_addr: &str,
+    ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
+        let out = Arc::new(PeerOut::new());
+        let inq = Arc::new(PeerIn::new());
+        let peer_type = peer.socket_type;
+        // Registered before the socket can route to it, so that a Close arriving from now on
+        // flushes this queue instead of dropping the session.
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
+        let up = PeerUp {
+            peer,
+            address: Arc::from(peer_addr),
+            out: out.clone(),
+            inq: inq.clone(),
+        };
+        match self.socket.up.send(up).await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return Err(reason),
+            Err(_) => return Err("socket is gone".to_string()),
+        }
+        if self.closing() {
+            out.close();
+        }
+        self.info.emit(SocketEvent::HandshakeSucceeded {
+            peer: peer_addr.to_string(),
+            peer_type,
+        });
+        Ok((out, inq))
+    }
+
+    /// The end of a joined session.
+    fn leave(&self, out: &PeerOut) {
+        out.close();
+        self.socket.gone.do_send(PeerGone { id: self.id });
+    }
+}
+
+/// The next batch for a writer, or `None` once the socket closed the queue and it is drained.
+/// Tells the socket when the queue had been at its high-water mark.
+async fn next_batch(
+    runner: &Runner,
+    out: &PeerOut,
+) -> Option<std::collections::VecDeque<Outgoing>> {
+    loop {
+        let (batch, before) = out.take_all();
+        if batch.is_empty() {
+            if out.is_closed() {
+                return None;
+            }
+            out.wake.notified().await;
+            continue;
+        }
+        if before >= runner.info.options.sndhwm {
+            runner.socket.writable.do_send(PeerWritable);
+        }
+        return Some(batch);
+    }
+}

@@ -1,0 +1,94 @@
+//! What a socket's actors share: its type, options, event channel and tracing span
+//! ([`SocketInfo`]), and the queues between the application's handle and the socket actor
+//! ([`Shared`]).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actormq_patterns::PeerId;
+use actormq_transports::SocketType;
+use rustc_hash::FxHashMap;
+use tokio::sync::broadcast;
+
+use crate::engine::queues::peer_in::PeerIn;
+use crate::engine::queues::recv::RecvQueue;
+use crate::engine::queues::send::SendQueue;
+use crate::event::SocketEvent;
+use crate::SocketOptions;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A process-unique id for a socket or a connection.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What the socket's actors share: its type, options and event channel.
+pub(crate) struct SocketInfo {
+    pub(crate) socket_type: SocketType,
+    pub(crate) options: SocketOptions,
+    /// Monitors' channel ([`crate::Socket::monitor`]).
+    pub(crate) events: broadcast::Sender<SocketEvent>,
+    /// The `socket` tracing span (type, id): parent of every connection span.
+    pub(crate) span: tracing::Span,
+}
+
+impl SocketInfo {
+    /// Publishes an event to monitors and to `tracing`.
+    pub(crate) fn emit(&self, event: SocketEvent) {
+        // Inside a connection's span the event is already in the socket's; elsewhere enter it.
+        let _entered = tracing::Span::current()
+            .is_none()
+            .then(|| self.span.enter());
+        match &event {
+            SocketEvent::Listening { endpoint } => tracing::info!(%endpoint, "listening"),
+            SocketEvent::Accepted { endpoint, peer } => {
+                tracing::info!(%endpoint, %peer, "accepted")
+            }
+            SocketEvent::Connected { endpoint, peer } => {
+                tracing::info!(%endpoint, %peer, "connected")
+            }
+            SocketEvent::ConnectRetried {
+                endpoint,
+                error,
+                delay,
+            } => {
+                tracing::debug!(%endpoint, %error, ?delay, "connect failed, will retry")
+            }
+            SocketEvent::HandshakeSucceeded { peer, peer_type } => {
+                tracing::debug!(%peer, %peer_type, "handshake done")
+            }
+            SocketEvent::Disconnected { peer, reason } => {
+                if reason.starts_with("protocol error") || reason.starts_with("handshake failed") {
+                    tracing::warn!(%peer, %reason, "connection dropped")
+                } else {
+                    tracing::info!(%peer, %reason, "disconnected")
+                }
+            }
+            SocketEvent::Closed => tracing::debug!("socket closed"),
+        }
+        let _ = self.events.send(event);
+    }
+}
+
+/// The queues the application's handle shares with the actor.
+pub(crate) struct Shared {
+    pub(crate) send: SendQueue,
+    pub(crate) recv: RecvQueue,
+    /// Each live peer's address, for `recv_from`.
+    pub(crate) addresses: Mutex<FxHashMap<PeerId, Arc<str>>>,
+    /// The only peer, when its messages reach the application unchanged
+    /// ([`actormq_patterns::Pattern::passes_inbound`]): a receiving application whose ready queue ran dry takes
+    /// from it directly, without waiting for the actor to pump.
+    pub(crate) inlet: Mutex<Option<(PeerId, Arc<PeerIn>)>>,
+}
+
+impl Shared {
+    /// Refills the ready queue from the inlet: `None` when there is none, else whether that
+    /// filled the queue.
+    pub(crate) fn refill(&self, rcvhwm: usize) -> Option<bool> {
+        let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
+        let (id, inq) = inlet.as_ref()?;
+        Some(self.recv.refill_from(*id, inq, rcvhwm))
+    }
+}

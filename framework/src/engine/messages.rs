@@ -1,0 +1,113 @@
+//! Every actor message of the engine but the two queue wake-ups (in `signals`), by the actor
+//! that handles it.
+//!
+//! - socket actor, from the application's handle: [`Bind`], [`Connect`], [`Flush`],
+//!   [`SendNow`], [`Pump`], [`Subscribe`], [`CloseSocket`];
+//! - socket actor, from its connections and listeners: [`Accepted`], [`PeerUp`], [`PeerGone`],
+//!   [`ConnectionEnded`] (and `PeerReadable` / `PeerWritable` from the queues);
+//! - connection actor, from its socket: [`Close`], [`Abort`];
+//! - listener actor, from its socket: [`StopListening`].
+
+use std::sync::Arc;
+
+use actix::Message;
+use actormq_patterns::{Peer, PeerId};
+use actormq_transports::{Endpoint, Frame, Link, Multipart};
+use tokio::sync::oneshot;
+
+use crate::engine::queues::peer_in::PeerIn;
+use crate::engine::queues::peer_out::PeerOut;
+use crate::Error;
+
+/// Identifies a connection actor, and the peer of its current session to the pattern.
+pub(crate) type ConnId = PeerId;
+
+/// Bind an endpoint; answers the endpoint actually bound.
+#[derive(Message)]
+#[rtype(result = "Result<Endpoint, Error>")]
+pub(crate) struct Bind(pub(crate) Endpoint);
+
+/// Connect to an endpoint (retrying until it is there).
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct Connect(pub(crate) Endpoint);
+
+/// The application queued messages in the send queue, which was empty.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Flush;
+
+/// Route one message now and report whether the pattern refused it (ROUTER with
+/// `router_mandatory`, whose errors the application must see).
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct SendNow(pub(crate) Multipart);
+
+/// The application drained the ready queue and peers hold more.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Pump;
+
+/// Subscribe (`on`) or unsubscribe a topic prefix.
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub(crate) struct Subscribe {
+    pub(crate) topic: Frame,
+    pub(crate) on: bool,
+}
+
+/// Close the socket; the sender is told when it is done.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct CloseSocket(pub(crate) Option<oneshot::Sender<()>>);
+
+/// A listener accepted a connection.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Accepted {
+    pub(crate) link: Link,
+    /// The peer's address, as the transport describes it.
+    pub(crate) peer: String,
+    /// The bound endpoint it arrived on.
+    pub(crate) endpoint: Endpoint,
+}
+
+/// A connection completed its handshake; the socket may refuse it (a second PAIR peer, a
+/// routing id in use), with the reason.
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub(crate) struct PeerUp {
+    pub(crate) peer: Peer,
+    pub(crate) address: Arc<str>,
+    pub(crate) out: Arc<PeerOut>,
+    pub(crate) inq: Arc<PeerIn>,
+}
+
+/// A connection's session ended (the connection may reconnect and come up again).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct PeerGone {
+    pub(crate) id: ConnId,
+}
+
+/// A connection actor stopped for good.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct ConnectionEnded {
+    pub(crate) id: ConnId,
+}
+
+/// Ask a connection to finish: flush what is queued, then close.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Close;
+
+/// Stop a connection now, dropping what is queued (linger expired).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Abort;
+
+/// Stop accepting and release the endpoint.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct StopListening;

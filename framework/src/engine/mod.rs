@@ -1,0 +1,49 @@
+//! The engine behind every [`crate::Socket`]: actors, queues and links. Crate-private.
+//!
+//! The files are layered: each uses only files declared above it here (a test,
+//! `framework/tests/engine_layers.rs`, fails if one reaches down the list). Actors do not hold
+//! one another's addresses across that order; a queue or a connection holds `Recipient`s of the
+//! messages it sends.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `signals` | the two wake-ups queues send: `PeerReadable`, `PeerWritable` |
+//! | `pack` | how runs of small messages cross between threads in one buffer (inproc) |
+//! | `queues/` | the bounded queues of the hot path (send, ready, per-peer in and out) |
+//! | `turn` | the REQ/REP send/receive alternation, checked where the application calls |
+//! | `ctx` | what a socket's actors share: `SocketInfo` (type, options, events, span), `Shared` (queues) |
+//! | `messages` | every other actor message, by the actor that handles it |
+//! | `heartbeat` | ZMTP heartbeats of one stream connection |
+//! | `connection/` | the connection actor: connect loop, sessions over streams, pipes, datagrams |
+//! | `listener` | the listener actor: accepts on one bound endpoint |
+//! | `socket/` | the socket actor: routing, pumping, peers, closing |
+
+// 1. the wake-ups queues send
+pub(crate) mod signals;
+
+// 2. small messages packed for another thread
+pub(crate) mod pack;
+
+// 3. the bounded queues of the hot path
+pub(crate) mod queues;
+
+// 4. REQ/REP turns
+pub(crate) mod turn;
+
+// 5. what a socket's actors share
+pub(crate) mod ctx;
+
+// 6. actor messages
+pub(crate) mod messages;
+
+// 7. ZMTP heartbeats
+pub(crate) mod heartbeat;
+
+// 8. the connection actor
+pub(crate) mod connection;
+
+// 9. the listener actor
+pub(crate) mod listener;
+
+// 10. the socket actor
+pub(crate) mod socket;

@@ -1,0 +1,19 @@
+//! The bounded queues of the hot path.
+//!
+//! An actor message per frame would cap throughput (a mailbox push and a wake-up each), so
+//! messages move between the application, the socket actor and the connections through shared
+//! bounded queues that the receiving side drains in batches; an actor message is sent only when
+//! a queue turns non-empty (one wake-up per batch). Each queue has one consumer.
+//!
+//! ```text
+//!  application ──SendQueue──▶ socket actor ──PeerOut──▶ connection ──▶ wire
+//!  application ◀──RecvQueue── socket actor ◀──PeerIn─── connection ◀── wire
+//! ```
+//!
+//! Files, each using only those above it: `lock`, `peer_in`, `peer_out`, `send`, `recv`.
+
+pub(crate) mod lock;
+pub(crate) mod peer_in;
+pub(crate) mod peer_out;
+pub(crate) mod recv;
+pub(crate) mod send;

@@ -1,0 +1,151 @@
+//! Application → socket actor: the socket's send queue.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use actormq_transports::Multipart;
+use tokio::sync::Notify;
+
+use crate::engine::queues::lock::lock;
+
+#[derive(Default)]
+struct SendInner {
+    queue: VecDeque<Multipart>,
+    /// Messages the socket actor took and has not routed yet; they count against the cap.
+    taken: usize,
+}
+
+/// Application → socket actor: the socket's send queue, `sndhwm` deep.
+pub(crate) struct SendQueue {
+    inner: Mutex<SendInner>,
+    cap: usize,
+    space: Notify,
+    /// A `Flush` is on its way to the socket actor.
+    pub(crate) scheduled: AtomicBool,
+    closed: AtomicBool,
+}
+
+pub(crate) enum Pushed {
+    /// Queued; the caller must wake the socket actor when this is true.
+    Queued { wake: bool },
+    /// The queue is full.
+    Full(Multipart),
+    /// The socket is closed.
+    Closed,
+}
+
+impl SendQueue {
+    pub(crate) fn new(cap: usize) -> Self {
+        SendQueue {
+            inner: Mutex::default(),
+            cap,
+            space: Notify::new(),
+            scheduled: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn try_push(&self, msg: Multipart) -> Pushed {
+        let mut inner = lock(&self.inner);
+        if self.closed.load(Ordering::Acquire) {
+            return Pushed::Closed;
+        }
+        if inner.queue.len() + inner.taken >= self.cap {
+            return Pushed::Full(msg);
+        }
+        inner.queue.push_back(msg);
+        drop(inner);
+        Pushed::Queued {
+            // a load first: the common case (already scheduled) needs no read-modify-write
+            wake: !self.scheduled.load(Ordering::Acquire)
+                && !self.scheduled.swap(true, Ordering::AcqRel),
+        }
+    }
+
+    /// Waits until there may be room (or the socket closed).
+    pub(crate) async fn wait_for_space(&self) {
+        let notified = self.space.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let inner = lock(&self.inner);
+            if inner.queue.len() + inner.taken < self.cap || self.closed.load(Ordering::Acquire) {
+                return;
+            }
+        }
+        notified.await;
+    }
+
+    /// Takes every queued message for routing.
+    pub(crate) fn take_all(&self) -> VecDeque<Multipart> {
+        let mut inner = lock(&self.inner);
+        let batch = std::mem::take(&mut inner.queue);
+        inner.taken = batch.len();
+        batch
+    }
+
+    /// Puts back what could not be routed (in front: it is older), releasing the rest.
+    pub(crate) fn give_back(&self, mut rest: VecDeque<Multipart>) {
+        let mut inner = lock(&self.inner);
+        let freed = inner.taken > rest.len();
+        inner.taken = 0;
+        // `rest` keeps the batch's buffer: reusing it spares the queue regrowing every batch
+        rest.append(&mut inner.queue);
+        inner.queue = rest;
+        drop(inner);
+        if freed {
+            self.space.notify_waiters();
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        let inner = lock(&self.inner);
+        inner.queue.is_empty() && inner.taken == 0
+    }
+
+    /// Refuses further sends; what is queued stays to be delivered.
+    pub(crate) fn seal(&self) {
+        let _inner = lock(&self.inner);
+        self.closed.store(true, Ordering::Release);
+        self.space.notify_waiters();
+    }
+
+    /// Refuses further sends and drops what is queued.
+    pub(crate) fn close(&self) {
+        let mut inner = lock(&self.inner);
+        self.closed.store(true, Ordering::Release);
+        inner.queue.clear();
+        drop(inner);
+        self.space.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_queue_is_bounded_and_keeps_order_when_given_back() {
+        let q = SendQueue::new(3);
+        assert!(matches!(
+            q.try_push(Multipart::from("a")),
+            Pushed::Queued { wake: true }
+        ));
+        assert!(matches!(
+            q.try_push(Multipart::from("b")),
+            Pushed::Queued { wake: false }
+        ));
+        let mut taken = q.take_all();
+        assert!(matches!(
+            q.try_push(Multipart::from("c")),
+            Pushed::Queued { .. }
+        ));
+        // a and b are still counted while the actor holds them
+        assert!(matches!(q.try_push(Multipart::from("d")), Pushed::Full(_)));
+        taken.pop_front();
+        q.give_back(taken);
+        let order: Vec<_> = q.take_all().into_iter().collect();
+        assert_eq!(order, [Multipart::from("b"), Multipart::from("c")]);
+    }
+}

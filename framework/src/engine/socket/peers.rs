@@ -1,0 +1,160 @@
+//! Admitting and removing peers, binding and connecting.
+
+use actix::prelude::*;
+use actormq_patterns::PeerId;
+use actormq_transports::{transport_for, Endpoint};
+
+use crate::engine::connection::Origin;
+use crate::engine::listener::ListenerActor;
+use crate::engine::messages::{Accepted, Bind, Connect, ConnectionEnded, PeerGone, PeerUp};
+use crate::engine::socket::{PeerEntry, SocketActor};
+use crate::event::SocketEvent;
+use crate::Error;
+
+impl SocketActor {
+    pub(super) fn remove_peer(&mut self, id: PeerId) {
+        let Some(entry) = self.peers.remove(&id) else {
+            return;
+        };
+        // first, so that no application takes from this peer while its last messages are queued
+        self.refresh_inlet();
+        // Messages that arrived before the peer left are still delivered.
+        let mut ready = Vec::new();
+        while let Some(msg) = entry.inq.pop(usize::MAX) {
+            if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
+                ready.push((id, msg));
+            }
+        }
+        self.shared.recv.push_batch(ready);
+        self.fair.remove(id);
+        let told = self.pattern.peer_left(id);
+        self.shared
+            .recv
+            .push_batch(told.into_iter().map(|m| (id, m)).collect());
+        self.shared
+            .addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.staged_peers.retain(|&p| p != id);
+    }
+}
+
+impl Handler<Bind> for SocketActor {
+    type Result = ResponseActFuture<Self, Result<Endpoint, Error>>;
+
+    fn handle(&mut self, Bind(endpoint): Bind, _ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Box::pin(fut::ready(Err(Error::Closed(self.info.socket_type))));
+        }
+        let transport = match transport_for(&endpoint) {
+            Ok(t) => t,
+            Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+        };
+        let bind = async move { transport.bind(&endpoint).await };
+        Box::pin(bind.into_actor(self).map(|res, act, ctx| {
+            let listener = res?;
+            if act.closing {
+                // closed while binding: release the endpoint at once
+                return Err(Error::Closed(act.info.socket_type));
+            }
+            let endpoint = listener.local_endpoint().clone();
+            act.listeners
+                .push(ListenerActor::new(listener, ctx.address().recipient()).start());
+            act.info.emit(SocketEvent::Listening {
+                endpoint: endpoint.clone(),
+            });
+            Ok(endpoint)
+        }))
+    }
+}
+
+impl Handler<Connect> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, Connect(endpoint): Connect, ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err(Error::Closed(self.info.socket_type));
+        }
+        transport_for(&endpoint)?;
+        self.start_connection(ctx, Origin::Connect { endpoint });
+        Ok(())
+    }
+}
+
+impl Handler<Accepted> for SocketActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Accepted, ctx: &mut Self::Context) {
+        if self.closing {
+            return;
+        }
+        let Accepted {
+            link,
+            peer,
+            endpoint,
+        } = msg;
+        self.start_connection(
+            ctx,
+            Origin::Accepted {
+                link,
+                peer,
+                endpoint,
+            },
+        );
+    }
+}
+
+impl Handler<PeerUp> for SocketActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, msg: PeerUp, ctx: &mut Self::Context) -> Self::Result {
+        if self.told_conns_to_close {
+            return Err("the socket is closing".into());
+        }
+        let id = msg.peer.id;
+        self.peers.insert(
+            id,
+            PeerEntry {
+                out: msg.out,
+                inq: msg.inq,
+                staged: Vec::new(),
+                queued: 0,
+            },
+        );
+        self.fair.add(id);
+        if let Err(reason) = self.pattern.peer_joined(msg.peer, &mut self.outbox) {
+            self.peers.remove(&id);
+            self.fair.remove(id);
+            self.outbox.drain();
+            return Err(reason);
+        }
+        self.shared
+            .addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, msg.address);
+        self.refresh_inlet();
+        self.stage_outbox();
+        self.commit();
+        // messages queued while no peer could take them go now
+        self.route_pending(ctx);
+        Ok(())
+    }
+}
+
+impl Handler<PeerGone> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: PeerGone, _ctx: &mut Self::Context) {
+        self.remove_peer(msg.id);
+    }
+}
+
+impl Handler<ConnectionEnded> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, msg: ConnectionEnded, ctx: &mut Self::Context) {
+        self.conns.remove(&msg.id);
+        self.remove_peer(msg.id);
+        self.try_finish(ctx);
+    }
+}

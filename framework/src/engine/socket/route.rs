@@ -1,0 +1,154 @@
+//! Routing what the application sends: the pattern picks the peers, as far as they have room.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+
+use actix::prelude::*;
+use actormq_patterns::{PeerId, SendOutcome};
+use actormq_transports::Multipart;
+use rustc_hash::FxHashMap;
+
+use crate::engine::messages::{Flush, SendNow, Subscribe};
+use crate::engine::signals::PeerWritable;
+use crate::engine::socket::{PeerEntry, SocketActor};
+use crate::Error;
+
+/// Whether a peer can take one more message: its writer's queue (as of this routing pass) plus
+/// what this pass staged for it stays under the high-water mark.
+fn room_in(peers: &FxHashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
+    move |p| {
+        peers
+            .get(&p)
+            .is_some_and(|e| e.queued + e.staged.len() < hwm)
+    }
+}
+
+/// Starts a routing pass: reads every peer's queue length once.
+fn snapshot(peers: &mut FxHashMap<PeerId, PeerEntry>) {
+    for e in peers.values_mut() {
+        e.queued = e.out.len();
+    }
+}
+
+impl SocketActor {
+    /// Routes what the application queued, as far as the peers have room.
+    pub(super) fn route_pending(&mut self, ctx: &mut Context<Self>) {
+        let mut batch = self.shared.send.take_all();
+        let hwm = self.info.options.sndhwm;
+        let waiting = match self.route_whole(&mut batch, hwm) {
+            Some(waiting) => waiting,
+            None => self.route_each(&mut batch, hwm),
+        };
+        self.shared.send.give_back(batch);
+        if waiting {
+            // Ask every full peer to say when it has room; one may have room already (an
+            // in-process peer drained while we routed): then route again at once.
+            let room_now = self.peers.values().any(|e| e.out.want_room(hwm));
+            if room_now {
+                ctx.notify(PeerWritable);
+            }
+        }
+        self.try_finish(ctx);
+    }
+
+    /// When every message goes to one peer (see [`Pattern::sole_route`]), moves the batch to it
+    /// as a whole, as far as it has room. `None` when the pattern must route message by message;
+    /// otherwise whether messages are left waiting for room.
+    pub(super) fn route_whole(
+        &mut self,
+        batch: &mut VecDeque<Multipart>,
+        hwm: usize,
+    ) -> Option<bool> {
+        let entry = self.peers.get(&self.pattern.sole_route()?)?;
+        if !entry.staged.is_empty() {
+            return None;
+        }
+        entry.out.take_from(batch, hwm);
+        Some(!batch.is_empty())
+    }
+
+    /// Asks the pattern where each message goes; returns whether messages are left waiting
+    /// for room.
+    pub(super) fn route_each(&mut self, batch: &mut VecDeque<Multipart>, hwm: usize) -> bool {
+        snapshot(&mut self.peers);
+        let mut waiting = false;
+        while let Some(msg) = batch.pop_front() {
+            let outcome = self
+                .pattern
+                .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
+            match outcome {
+                SendOutcome::Sent | SendOutcome::Dropped => {}
+                SendOutcome::Wait(msg) => {
+                    batch.push_front(msg);
+                    waiting = true;
+                    break;
+                }
+                SendOutcome::Refused(_, reason) => tracing::warn!(%reason, "message refused"),
+            }
+            self.stage_outbox();
+        }
+        self.commit();
+        waiting
+    }
+}
+
+impl Handler<Flush> for SocketActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, ctx: &mut Self::Context) {
+        self.shared.send.scheduled.store(false, Ordering::Release);
+        self.route_pending(ctx);
+    }
+}
+
+impl Handler<SendNow> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, SendNow(msg): SendNow, ctx: &mut Self::Context) -> Self::Result {
+        if self.closing {
+            return Err(Error::Closed(self.info.socket_type));
+        }
+        // whatever was queued before goes first
+        self.route_pending(ctx);
+        let hwm = self.info.options.sndhwm;
+        snapshot(&mut self.peers);
+        let outcome = self
+            .pattern
+            .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
+        self.stage_outbox();
+        self.commit();
+        match outcome {
+            SendOutcome::Sent | SendOutcome::Dropped => Ok(()),
+            SendOutcome::Wait(_) => Err(Error::WouldBlock(self.info.socket_type)),
+            SendOutcome::Refused(_, reason) => Err(Error::Refused {
+                socket_type: self.info.socket_type,
+                reason,
+            }),
+        }
+    }
+}
+
+impl Handler<Subscribe> for SocketActor {
+    type Result = Result<(), Error>;
+
+    fn handle(&mut self, msg: Subscribe, _ctx: &mut Self::Context) -> Self::Result {
+        let result = if msg.on {
+            self.pattern.subscribe(msg.topic, &mut self.outbox)
+        } else {
+            self.pattern.unsubscribe(msg.topic, &mut self.outbox)
+        };
+        self.stage_outbox();
+        self.commit();
+        result.map_err(|reason| Error::Refused {
+            socket_type: self.info.socket_type,
+            reason,
+        })
+    }
+}
+
+impl Handler<PeerWritable> for SocketActor {
+    type Result = ();
+    fn handle(&mut self, _: PeerWritable, ctx: &mut Self::Context) {
+        self.route_pending(ctx);
+    }
+}
