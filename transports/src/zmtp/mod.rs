@@ -26,12 +26,16 @@ mod command;
 mod error;
 mod greeting;
 mod handshake;
+mod mechanism;
+mod session;
 
 pub use codec::{encode_command, encode_message, Decoder, Inbound, MAX_COMMAND_SIZE};
 pub use command::{Command, Metadata};
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
 pub use handshake::{check_peer, Handshake, PeerInfo};
+pub use mechanism::{encode_command_body, Mechanism, MechanismStep, NullMechanism};
+pub use session::{CloseReason, Event, Session, SessionConfig};
 
 /// Flag bit: more frames follow in this message.
 pub const FLAG_MORE: u8 = 0x01;
