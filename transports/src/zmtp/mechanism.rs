@@ -4,12 +4,6 @@
 //! the greeting, the commands exchanged after the greeting until both sides are ready (for
 //! NULL: one READY each way, carrying the socket's metadata), and, for mechanisms that protect
 //! traffic (CURVE's MESSAGE command), the wrapping of every frame after the handshake.
-//!
-//! The [`Session`](super::Session) drives it: it sends the greeting with [`Mechanism::name`]
-//! and [`Mechanism::as_server`], checks the peer's greeting names the same mechanism, calls
-//! [`Mechanism::start`] at once (libzmq does not wait for the peer either), then hands every
-//! command body that arrives to [`Mechanism::handle_command`] until it returns
-//! [`MechanismStep::Done`] with the peer's metadata.
 
 use bytes::{Bytes, BytesMut};
 
@@ -26,6 +20,12 @@ pub enum MechanismStep {
 }
 
 /// A ZMTP security mechanism, as a sans-IO state machine.
+///
+/// The [`Session`](super::Session) drives it: it sends the greeting with [`Mechanism::name`]
+/// and [`Mechanism::as_server`], checks the peer's greeting names the same mechanism, calls
+/// [`Mechanism::start`] at once (libzmq does not wait for the peer either), then hands every
+/// command body that arrives to [`Mechanism::handle_command`] until it returns
+/// [`MechanismStep::Done`] with the peer's metadata.
 ///
 /// Commands travel as raw bodies (`name-len name data`, see
 /// [`Command::decode_body`]) so that a mechanism can define its own (HELLO, WELCOME, ...):

@@ -1,6 +1,8 @@
 //! ZMTP 3.1 (RFC 37, compatible with 3.0 peers of RFC 23) as a sans-IO codec.
 //!
-//! Nothing here touches a socket: [`Handshake`] turns the peer's greeting and READY into a
+//! Nothing here touches a socket: [`Session`] runs one connection (handshake through the
+//! security [`Mechanism`], heartbeats, subscriptions, refusals) on bytes and instants the
+//! caller passes in; below it, [`Handshake`] turns the peer's greeting and READY into a
 //! [`PeerInfo`], [`Decoder`] turns bytes into [`Inbound`] messages and commands, and
 //! [`encode_message`] / [`encode_command`] write frames into a buffer. The connection that
 //! drives them only moves bytes.

@@ -1,42 +1,6 @@
 //! One ZMTP connection as a sans-IO state machine, in the shape of quinn-proto's `Connection`.
 //!
-//! A [`Session`] owns everything ZMTP on a byte stream: the greeting, the security
-//! [`Mechanism`]'s handshake and the READY metadata, the check that the peer's socket type
-//! suits ours, the choice between ZMTP 3.0 and 3.1 behaviour, heartbeats (PING / PONG and
-//! their timers), the translation of subscriptions between the `0x01topic` message form and
-//! the SUBSCRIBE / CANCEL commands, and the ERROR command when a peer is refused. It does no
-//! I/O and reads no clock: the caller moves bytes and passes the time in.
-//!
-//! The caller's loop:
-//! - bytes read from the link go to [`Session::handle_input`], which decodes the messages in
-//!   them into the caller's `Vec`;
-//! - [`Session::poll_event`] then reports the end of the handshake ([`Event::Ready`]) and the
-//!   end of the session ([`Event::Closed`]);
-//! - [`Session::poll_transmit`] appends what the session itself has to send (greeting,
-//!   handshake commands, PONG, PING, ERROR), and [`Session::encode_message`] appends the
-//!   socket's messages;
-//! - at [`Session::poll_timeout`], call [`Session::handle_timeout`]. Ask for the timeout again
-//!   after every call that fed the session: input, a timeout, [`Session::set_paused`].
-//!
-//! ```
-//! use std::time::Instant;
-//! use actormq_transports::zmtp::{Event, NullMechanism, Session, SessionConfig};
-//! use actormq_transports::{Multipart, SocketType};
-//! use bytes::BytesMut;
-//!
-//! let now = Instant::now();
-//! let mut push = Session::new(SessionConfig::new(SocketType::Push), Box::new(NullMechanism::new()), now);
-//! let mut pull = Session::new(SessionConfig::new(SocketType::Pull), Box::new(NullMechanism::new()), now);
-//! let (mut to_pull, mut to_push) = (BytesMut::new(), BytesMut::new());
-//! push.poll_transmit(&mut to_pull); // greeting and READY, sent at once
-//! pull.poll_transmit(&mut to_push);
-//! let mut inbox = Vec::new();
-//! push.handle_input(&mut to_push, now, &mut inbox).unwrap();
-//! push.encode_message(&Multipart::from("work"), &mut to_pull);
-//! pull.handle_input(&mut to_pull, now, &mut inbox).unwrap();
-//! assert!(matches!(pull.poll_event(), Some(Event::Ready(peer)) if peer.socket_type == SocketType::Push));
-//! assert_eq!(inbox, [Multipart::from("work")]);
-//! ```
+//! See [`Session`].
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -162,7 +126,45 @@ enum Phase {
     Active,
 }
 
-/// One ZMTP connection, sans-IO: see the [module documentation](self).
+/// One ZMTP connection as a sans-IO state machine, in the shape of quinn-proto's `Connection`.
+///
+/// A [`Session`] owns everything ZMTP on a byte stream: the greeting, the security
+/// [`Mechanism`]'s handshake and the READY metadata, the check that the peer's socket type
+/// suits ours, the choice between ZMTP 3.0 and 3.1 behaviour, heartbeats (PING / PONG and
+/// their timers), the translation of subscriptions between the `0x01topic` message form and
+/// the SUBSCRIBE / CANCEL commands, and the ERROR command when a peer is refused. It does no
+/// I/O and reads no clock: the caller moves bytes and passes the time in.
+///
+/// The caller's loop:
+/// - bytes read from the link go to [`Session::handle_input`], which decodes the messages in
+///   them into the caller's `Vec`;
+/// - [`Session::poll_event`] then reports the end of the handshake ([`Event::Ready`]) and the
+///   end of the session ([`Event::Closed`]);
+/// - [`Session::poll_transmit`] appends what the session itself has to send (greeting,
+///   handshake commands, PONG, PING, ERROR), and [`Session::encode_message`] appends the
+///   socket's messages;
+/// - at [`Session::poll_timeout`], call [`Session::handle_timeout`]. Ask for the timeout again
+///   after every call that fed the session: input, a timeout, [`Session::set_paused`].
+///
+/// ```
+/// use std::time::Instant;
+/// use actormq_transports::zmtp::{Event, NullMechanism, Session, SessionConfig};
+/// use actormq_transports::{Multipart, SocketType};
+/// use bytes::BytesMut;
+///
+/// let now = Instant::now();
+/// let mut push = Session::new(SessionConfig::new(SocketType::Push), Box::new(NullMechanism::new()), now);
+/// let mut pull = Session::new(SessionConfig::new(SocketType::Pull), Box::new(NullMechanism::new()), now);
+/// let (mut to_pull, mut to_push) = (BytesMut::new(), BytesMut::new());
+/// push.poll_transmit(&mut to_pull); // greeting and READY, sent at once
+/// pull.poll_transmit(&mut to_push);
+/// let mut inbox = Vec::new();
+/// push.handle_input(&mut to_push, now, &mut inbox).unwrap();
+/// push.encode_message(&Multipart::from("work"), &mut to_pull);
+/// pull.handle_input(&mut to_pull, now, &mut inbox).unwrap();
+/// assert!(matches!(pull.poll_event(), Some(Event::Ready(peer)) if peer.socket_type == SocketType::Push));
+/// assert_eq!(inbox, [Multipart::from("work")]);
+/// ```
 pub struct Session {
     local: SocketType,
     maxmsgsize: Option<u64>,
@@ -466,13 +468,9 @@ impl Session {
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> bool {
         let start = out.len();
         if !self.transmit.is_empty() {
-            if out.is_empty() {
-                // hand over the buffer itself instead of copying it
-                std::mem::swap(out, &mut self.transmit);
-            } else {
-                out.extend_from_slice(&self.transmit);
-                self.transmit.clear();
-            }
+            // copied, not swapped: the caller's buffer keeps its capacity
+            out.extend_from_slice(&self.transmit);
+            self.transmit.clear();
         }
         if let Some(context) = self.pong.take() {
             let context = &context[..context.len().min(16)];
@@ -1244,6 +1242,119 @@ mod tests {
         assert_eq!(s.poll_timeout(), None);
         s.handle_timeout(start + Duration::from_secs(60));
         assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn sessions_are_send() {
+        fn send<T: Send>() {}
+        send::<Session>();
+    }
+
+    /// A mechanism that does NULL's handshake, then wraps every frame in a `MSG` command
+    /// (`\x03MSG flags data`), the way CURVE wraps frames in MESSAGE.
+    #[derive(Debug, Default)]
+    struct Wrapping(NullMechanism);
+
+    impl Mechanism for Wrapping {
+        fn name(&self) -> &str {
+            "XWRAP"
+        }
+        fn start(&mut self, ours: &crate::zmtp::Metadata, out: &mut BytesMut) {
+            self.0.start(ours, out)
+        }
+        fn handle_command(
+            &mut self,
+            body: Bytes,
+            out: &mut BytesMut,
+        ) -> Result<MechanismStep, ProtocolError> {
+            self.0.handle_command(body, out)
+        }
+        fn wraps_frames(&self) -> bool {
+            true
+        }
+        fn encode_frame(&mut self, flags: u8, frame: &[u8], out: &mut BytesMut) {
+            let mut body = b"\x03MSG".to_vec();
+            body.push(flags);
+            body.extend_from_slice(frame);
+            crate::zmtp::encode_command_body(&body, out);
+        }
+        fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+            if !body.starts_with(b"\x03MSG") {
+                return Ok(None);
+            }
+            let flags = *body.get(4).ok_or(ProtocolError::MalformedCommand {
+                command: "MSG".into(),
+                reason: "no flags".into(),
+            })?;
+            Ok(Some((flags, body.slice(5..))))
+        }
+    }
+
+    #[test]
+    fn a_wrapping_mechanism_sees_every_frame_after_the_handshake() {
+        let now = Instant::now();
+        let mech = || -> Box<dyn Mechanism> { Box::new(Wrapping::default()) };
+        let mut sub = Session::new(config(SocketType::Sub), mech(), now);
+        let mut publ = Session::new(config(SocketType::Pub), mech(), now);
+        let (mut to_pub, mut to_sub) = (BytesMut::new(), BytesMut::new());
+        sub.poll_transmit(&mut to_pub);
+        publ.poll_transmit(&mut to_sub);
+        assert_eq!(&to_pub[12..17], b"XWRAP");
+        let (mut sub_got, mut pub_got) = (Vec::new(), Vec::new());
+        sub.handle_input(&mut to_sub, now, &mut sub_got).unwrap();
+        publ.handle_input(&mut to_pub, now, &mut pub_got).unwrap();
+        assert!(matches!(sub.poll_event(), Some(Event::Ready(_))));
+        assert!(matches!(publ.poll_event(), Some(Event::Ready(_))));
+        // subscriptions and messages both ways, all wrapped
+        let mut wire = BytesMut::new();
+        sub.encode_message(&subscribe_message(b"ab"), &mut wire);
+        sub.encode_message(&Multipart::from(["x", "y"]), &mut wire);
+        assert_eq!(
+            commands_in(wire.clone()),
+            [
+                Command::Unknown { name: "MSG".into() },
+                Command::Unknown { name: "MSG".into() },
+                Command::Unknown { name: "MSG".into() },
+            ]
+        );
+        publ.handle_input(&mut wire, now, &mut pub_got).unwrap();
+        assert_eq!(
+            pub_got,
+            [subscribe_message(b"ab"), Multipart::from(["x", "y"])]
+        );
+        // PING and PONG are wrapped too
+        let mut ping = BytesMut::new();
+        Wrapping::default().encode_frame(FLAG_COMMAND, b"\x04PING\x00\x00hi", &mut ping);
+        sub.handle_input(&mut ping, now, &mut sub_got).unwrap();
+        let mut pong = BytesMut::new();
+        sub.poll_transmit(&mut pong);
+        assert!(pong.ends_with(b"\x03MSG\x04\x04PONGhi"), "{pong:02x?}");
+        publ.handle_input(&mut pong, now, &mut pub_got).unwrap();
+        assert_eq!(pub_got.len(), 2);
+        // a refusal's ERROR reaches the peer through the wrapping
+        publ.refuse("no room");
+        let mut error = BytesMut::new();
+        publ.poll_transmit(&mut error);
+        sub.handle_input(&mut error, now, &mut sub_got).unwrap_err();
+        assert_eq!(closed(&sub), "peer sent ERROR: no room");
+        assert!(sub_got.is_empty());
+        // a plain frame where every frame should be wrapped
+        let mut s = Session::new(config(SocketType::Pull), mech(), now);
+        let mut wire = BytesMut::from(
+            &Greeting {
+                mechanism: "XWRAP".into(),
+                ..Greeting::null()
+            }
+            .encode()[..],
+        );
+        wire.extend_from_slice(&hand_made_peer("PUSH", 1)[GREETING_LEN_FOR_TEST..]);
+        wire.extend_from_slice(b"\x00\x01x");
+        s.handle_input(&mut wire, now, &mut Vec::new()).unwrap_err();
+        assert!(
+            closed(&s).starts_with("protocol error: malformed MESSAGE"),
+            "{}",
+            closed(&s)
+        );
     }
 
     fn arb_msg() -> impl Strategy<Value = Multipart> {
