@@ -53,6 +53,10 @@ pub use subscriptions::Subscriptions;
 pub use xpub::XPub;
 pub use xsub::XSub;
 
+/// The subscription frame codec (`0x01topic` / `0x00topic`), re-exported from
+/// [`actormq_transports::subscription`] where the ZMTP session uses it too.
+pub use actormq_transports::subscription::{cancel_message, parse_subscription, subscribe_message};
+
 /// Options that change a pattern's behaviour, named after libzmq's socket options.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PatternOptions {
@@ -71,20 +75,6 @@ pub struct PatternOptions {
     /// XPUB: pass every subscription to the application, not only the first for a topic
     /// (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
-}
-
-/// Whether a message is a subscription (`0x01topic`) or cancellation (`0x00topic`), in the form
-/// ZMTP 3.0 peers send and XPUB applications see: one frame whose first byte is 1 or 0.
-pub fn parse_subscription(msg: &Multipart) -> Option<(bool, &[u8])> {
-    if msg.len() != 1 {
-        return None;
-    }
-    let frame = msg.first()?;
-    match frame.first() {
-        Some(1) => Some((true, &frame[1..])),
-        Some(0) => Some((false, &frame[1..])),
-        _ => None,
-    }
 }
 
 /// Identifies one live connection of a socket.
@@ -216,22 +206,6 @@ pub trait Pattern: Send + 'static {
             self.socket_type()
         ))
     }
-}
-
-/// The subscription message of ZMTP 3.0 (and the form XPUB users see): `0x01topic`.
-pub fn subscribe_message(topic: &[u8]) -> Multipart {
-    let mut v = Vec::with_capacity(topic.len() + 1);
-    v.push(1u8);
-    v.extend_from_slice(topic);
-    Multipart::from(v)
-}
-
-/// The cancellation message: `0x00topic`.
-pub fn cancel_message(topic: &[u8]) -> Multipart {
-    let mut v = Vec::with_capacity(topic.len() + 1);
-    v.push(0u8);
-    v.extend_from_slice(topic);
-    Multipart::from(v)
 }
 
 /// Builds the pattern of a socket type.

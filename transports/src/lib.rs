@@ -17,6 +17,7 @@ mod error;
 mod frame;
 mod pipe;
 mod socket_type;
+pub mod subscription;
 mod transport;
 pub mod zmtp;
 

@@ -44,6 +44,16 @@ impl Decoder {
 
     /// Decodes the next message or command from the front of `buf`, consuming its bytes.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Inbound>, ProtocolError> {
+        Ok(match self.decode_raw(buf)? {
+            Some(Raw::Message(m)) => Some(Inbound::Message(m)),
+            Some(Raw::Command(body)) => Some(Inbound::Command(Command::decode_body(&body)?)),
+            None => None,
+        })
+    }
+
+    /// Like [`Decoder::decode`], but a command comes out as its unparsed body (`name-len name
+    /// data`), for a security mechanism's own commands and the session's dispatch.
+    pub(crate) fn decode_raw(&mut self, buf: &mut BytesMut) -> Result<Option<Raw>, ProtocolError> {
         loop {
             if buf.len() < 2 {
                 return Ok(None);
@@ -104,19 +114,26 @@ impl Decoder {
                 buf.split_to(size).freeze()
             };
             if is_command {
-                return Ok(Some(Inbound::Command(Command::decode_body(&body)?)));
+                return Ok(Some(Raw::Command(body)));
             }
             self.msg_size += size as u64;
             self.frames.push(body);
             if flags & FLAG_MORE == 0 {
                 self.msg_size = 0;
-                return Ok(Some(Inbound::Message(std::mem::take(&mut self.frames))));
+                return Ok(Some(Raw::Message(std::mem::take(&mut self.frames))));
             }
         }
     }
 }
 
-fn put_frame_header(out: &mut BytesMut, flags: u8, len: usize) {
+/// A decoded item before command parsing.
+pub(crate) enum Raw {
+    Message(Multipart),
+    /// A command body: `name-len name data`.
+    Command(Bytes),
+}
+
+pub(crate) fn put_frame_header(out: &mut BytesMut, flags: u8, len: usize) {
     if len <= 255 {
         out.put_u8(flags);
         out.put_u8(len as u8);
@@ -135,6 +152,16 @@ pub fn encode_message(msg: &Multipart, out: &mut BytesMut) {
         put_frame_header(out, flags, frame.len());
         out.put_slice(frame);
     }
+}
+
+/// Appends a SUBSCRIBE (`subscribe`) or CANCEL command for `topic`, without an intermediate
+/// buffer.
+pub(crate) fn encode_subscription(subscribe: bool, topic: &[u8], out: &mut BytesMut) {
+    let name: &[u8] = if subscribe { b"SUBSCRIBE" } else { b"CANCEL" };
+    put_frame_header(out, FLAG_COMMAND, 1 + name.len() + topic.len());
+    out.put_u8(name.len() as u8);
+    out.put_slice(name);
+    out.put_slice(topic);
 }
 
 /// Appends a command frame to `out`.

@@ -2,9 +2,9 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::{
-    encode_command, Command, Decoder, Greeting, Inbound, Metadata, ProtocolError, GREETING_LEN,
-};
+use super::codec::Raw;
+use super::mechanism::{Mechanism, MechanismStep, NullMechanism};
+use super::{encode_command, Command, Decoder, Greeting, Metadata, ProtocolError, GREETING_LEN};
 use crate::SocketType;
 
 /// What the handshake learned of the peer.
@@ -78,12 +78,7 @@ impl Handshake {
     pub fn initial_bytes(&self) -> BytesMut {
         let mut out = BytesMut::with_capacity(128);
         out.extend_from_slice(&Greeting::null().encode());
-        let mut meta = Metadata::default();
-        meta.insert("Socket-Type", self.local.as_str());
-        if self.local.sends_identity() {
-            meta.insert("Identity", self.identity.clone());
-        }
-        encode_command(&Command::Ready(meta), &mut out);
+        NullMechanism::new().start(&local_metadata(self.local, &self.identity), &mut out);
         out
     }
 
@@ -94,30 +89,9 @@ impl Handshake {
         loop {
             match self.state {
                 State::Greeting => {
-                    // Check the signature as soon as its octets are here, so that a non-ZMTP
-                    // peer is refused without waiting for 64 bytes it may never send.
-                    if !buf.is_empty() && buf[0] != 0xff {
-                        return Err(ProtocolError::BadSignature {
-                            got: [buf[0], buf.get(9).copied().unwrap_or(0)],
-                        });
-                    }
-                    if buf.len() >= 10 && buf[9] & 1 != 1 {
-                        return Err(ProtocolError::BadSignature {
-                            got: [buf[0], buf[9]],
-                        });
-                    }
-                    if buf.len() < GREETING_LEN {
+                    let Some(greeting) = read_greeting(buf, "NULL")? else {
                         return Ok(None);
-                    }
-                    let mut g = [0u8; GREETING_LEN];
-                    g.copy_from_slice(&buf[..GREETING_LEN]);
-                    buf.advance(GREETING_LEN);
-                    let greeting = Greeting::decode(&g)?;
-                    if greeting.mechanism != "NULL" {
-                        return Err(ProtocolError::MechanismMismatch {
-                            theirs: greeting.mechanism,
-                        });
-                    }
+                    };
                     self.state = State::Ready {
                         version: (greeting.major, greeting.minor),
                     };
@@ -131,51 +105,28 @@ impl Handshake {
                             got: "a message frame".into(),
                         });
                     }
-                    let Some(item) = self.decoder.decode(buf)? else {
+                    let Some(item) = self.decoder.decode_raw(buf)? else {
                         return Ok(None);
                     };
                     let meta = match item {
-                        Inbound::Command(Command::Ready(meta)) => meta,
-                        Inbound::Command(Command::Error(reason)) => {
-                            return Err(ProtocolError::PeerError { reason })
+                        Raw::Command(body) => {
+                            match NullMechanism::new().handle_command(body, &mut BytesMut::new())? {
+                                MechanismStep::Done(meta) => meta,
+                                MechanismStep::Continue => unreachable!("NULL takes one READY"),
+                            }
                         }
-                        Inbound::Command(other) => {
-                            return Err(ProtocolError::ExpectedReady {
-                                got: format!("{} command", other.name()),
-                            })
-                        }
-                        Inbound::Message(_) => {
+                        Raw::Message(_) => {
                             return Err(ProtocolError::ExpectedReady {
                                 got: "a message".into(),
                             })
                         }
                     };
                     self.state = State::Done;
-                    return self.check_peer(meta, version).map(Some);
+                    return peer_info(self.local, meta, version).map(Some);
                 }
                 State::Done => return Ok(None),
             }
         }
-    }
-
-    fn check_peer(&self, metadata: Metadata, version: (u8, u8)) -> Result<PeerInfo, ProtocolError> {
-        let raw = metadata
-            .get("Socket-Type")
-            .ok_or_else(|| ProtocolError::UnknownSocketType {
-                value: "(missing)".into(),
-            })?;
-        let socket_type =
-            SocketType::from_wire(raw).ok_or_else(|| ProtocolError::UnknownSocketType {
-                value: String::from_utf8_lossy(raw).into_owned(),
-            })?;
-        let identity = metadata.get("Identity").cloned().unwrap_or_default();
-        check_peer(self.local, socket_type, &identity)?;
-        Ok(PeerInfo {
-            socket_type,
-            identity,
-            version,
-            metadata,
-        })
     }
 
     /// The ERROR command telling the peer why we refuse it.
@@ -184,6 +135,73 @@ impl Handshake {
         encode_command(&Command::Error(err.to_string()), &mut out);
         out
     }
+}
+
+/// Our READY properties: `Socket-Type`, and `Identity` for the types libzmq sends it for.
+pub(crate) fn local_metadata(local: SocketType, identity: &Bytes) -> Metadata {
+    let mut meta = Metadata::default();
+    meta.insert("Socket-Type", local.as_str());
+    if local.sends_identity() {
+        meta.insert("Identity", identity.clone());
+    }
+    meta
+}
+
+/// Consumes the peer's 64-octet greeting from the front of `buf` once it is all there, checking
+/// that it names `mechanism`. The signature is checked as soon as its octets are here, so
+/// that a non-ZMTP peer is refused without waiting for 64 bytes it may never send.
+pub(crate) fn read_greeting(
+    buf: &mut BytesMut,
+    mechanism: &str,
+) -> Result<Option<Greeting>, ProtocolError> {
+    if !buf.is_empty() && buf[0] != 0xff {
+        return Err(ProtocolError::BadSignature {
+            got: [buf[0], buf.get(9).copied().unwrap_or(0)],
+        });
+    }
+    if buf.len() >= 10 && buf[9] & 1 != 1 {
+        return Err(ProtocolError::BadSignature {
+            got: [buf[0], buf[9]],
+        });
+    }
+    if buf.len() < GREETING_LEN {
+        return Ok(None);
+    }
+    let mut g = [0u8; GREETING_LEN];
+    g.copy_from_slice(&buf[..GREETING_LEN]);
+    buf.advance(GREETING_LEN);
+    let greeting = Greeting::decode(&g)?;
+    if greeting.mechanism != mechanism {
+        return Err(ProtocolError::MechanismMismatch {
+            theirs: greeting.mechanism,
+        });
+    }
+    Ok(Some(greeting))
+}
+
+/// The peer as its metadata describes it, if a socket of type `local` accepts it.
+pub(crate) fn peer_info(
+    local: SocketType,
+    metadata: Metadata,
+    version: (u8, u8),
+) -> Result<PeerInfo, ProtocolError> {
+    let raw = metadata
+        .get("Socket-Type")
+        .ok_or_else(|| ProtocolError::UnknownSocketType {
+            value: "(missing)".into(),
+        })?;
+    let socket_type =
+        SocketType::from_wire(raw).ok_or_else(|| ProtocolError::UnknownSocketType {
+            value: String::from_utf8_lossy(raw).into_owned(),
+        })?;
+    let identity = metadata.get("Identity").cloned().unwrap_or_default();
+    check_peer(local, socket_type, &identity)?;
+    Ok(PeerInfo {
+        socket_type,
+        identity,
+        version,
+        metadata,
+    })
 }
 
 /// Whether a socket of type `local` accepts a peer of type `peer` announcing `identity`: the
@@ -208,6 +226,7 @@ pub fn check_peer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zmtp::Inbound;
     use proptest::prelude::*;
 
     fn run(

@@ -1,6 +1,8 @@
 //! ZMTP 3.1 (RFC 37, compatible with 3.0 peers of RFC 23) as a sans-IO codec.
 //!
-//! Nothing here touches a socket: [`Handshake`] turns the peer's greeting and READY into a
+//! Nothing here touches a socket: [`Session`] runs one connection (handshake through the
+//! security [`Mechanism`], heartbeats, subscriptions, refusals) on bytes and instants the
+//! caller passes in; below it, [`Handshake`] turns the peer's greeting and READY into a
 //! [`PeerInfo`], [`Decoder`] turns bytes into [`Inbound`] messages and commands, and
 //! [`encode_message`] / [`encode_command`] write frames into a buffer. The connection that
 //! drives them only moves bytes.
@@ -26,12 +28,16 @@ mod command;
 mod error;
 mod greeting;
 mod handshake;
+mod mechanism;
+mod session;
 
 pub use codec::{encode_command, encode_message, Decoder, Inbound, MAX_COMMAND_SIZE};
 pub use command::{Command, Metadata};
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
 pub use handshake::{check_peer, Handshake, PeerInfo};
+pub use mechanism::{encode_command_body, Mechanism, MechanismStep, NullMechanism};
+pub use session::{CloseReason, Event, Session, SessionConfig};
 
 /// Flag bit: more frames follow in this message.
 pub const FLAG_MORE: u8 = 0x01;

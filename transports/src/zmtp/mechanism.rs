@@ -1,0 +1,146 @@
+//! The security-mechanism seam of a ZMTP session: NULL now, PLAIN and CURVE next.
+//!
+//! A [`Mechanism`] owns what RFC 37 leaves to the mechanism: its name and the as-server flag in
+//! the greeting, the commands exchanged after the greeting until both sides are ready (for
+//! NULL: one READY each way, carrying the socket's metadata), and, for mechanisms that protect
+//! traffic (CURVE's MESSAGE command), the wrapping of every frame after the handshake.
+
+use bytes::{Bytes, BytesMut};
+
+use super::codec::put_frame_header;
+use super::{encode_command, Command, Metadata, ProtocolError, FLAG_COMMAND};
+
+/// Where a mechanism's handshake stands after a command from the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MechanismStep {
+    /// More commands are needed (CURVE: HELLO, WELCOME, INITIATE, READY).
+    Continue,
+    /// The handshake is complete; these are the peer's metadata properties (its READY).
+    Done(Metadata),
+}
+
+/// A ZMTP security mechanism, as a sans-IO state machine.
+///
+/// The [`Session`](super::Session) drives it: it sends the greeting with [`Mechanism::name`]
+/// and [`Mechanism::as_server`], checks the peer's greeting names the same mechanism, calls
+/// [`Mechanism::start`] at once (libzmq does not wait for the peer either), then hands every
+/// command body that arrives to [`Mechanism::handle_command`] until it returns
+/// [`MechanismStep::Done`] with the peer's metadata.
+///
+/// Commands travel as raw bodies (`name-len name data`, see
+/// [`Command::decode_body`]) so that a mechanism can define its own (HELLO, WELCOME, ...):
+/// write them with [`encode_command`] or [`encode_command_body`].
+///
+/// After the handshake a mechanism may wrap frames ([`Mechanism::wraps_frames`]): the session
+/// then passes every outgoing frame through [`Mechanism::encode_frame`] and every incoming
+/// command through [`Mechanism::decode_frame`]. The defaults leave frames as they are, which
+/// is what NULL and PLAIN do; the session keeps its fast path when `wraps_frames` is false.
+pub trait Mechanism: Send + std::fmt::Debug {
+    /// The mechanism name in the greeting (ASCII, at most 20 octets): `NULL`, `PLAIN`, `CURVE`.
+    fn name(&self) -> &str;
+
+    /// The greeting's as-server flag (always false for NULL).
+    fn as_server(&self) -> bool {
+        false
+    }
+
+    /// Called once, right after our greeting is queued: appends the commands we send without
+    /// waiting for the peer. `ours` is our metadata (`Socket-Type`, `Identity`), to be sent in
+    /// whichever command the mechanism carries it (NULL: READY at once).
+    fn start(&mut self, ours: &Metadata, out: &mut BytesMut);
+
+    /// A command from the peer during the handshake (its body, `name-len name data`). May
+    /// append replies to `out`. An `Err` fails the handshake; when
+    /// [`ProtocolError::is_refusal`] holds, the session sends the peer an ERROR first.
+    fn handle_command(
+        &mut self,
+        body: Bytes,
+        out: &mut BytesMut,
+    ) -> Result<MechanismStep, ProtocolError>;
+
+    /// Whether frames after the handshake are wrapped (CURVE: each frame becomes a MESSAGE
+    /// command). Default: no; the session then writes and reads plain ZMTP frames.
+    fn wraps_frames(&self) -> bool {
+        false
+    }
+
+    /// Appends one outgoing frame after the handshake: `flags` holds [`FLAG_MORE`] and/or
+    /// [`FLAG_COMMAND`] (never `FLAG_LONG`, which is a matter of encoding). Called only when
+    /// [`Mechanism::wraps_frames`]; the default writes the plain frame.
+    ///
+    /// [`FLAG_MORE`]: super::FLAG_MORE
+    fn encode_frame(&mut self, flags: u8, frame: &[u8], out: &mut BytesMut) {
+        put_frame_header(out, flags, frame.len());
+        out.extend_from_slice(frame);
+    }
+
+    /// An incoming command body after the handshake, when [`Mechanism::wraps_frames`]: returns
+    /// the frame it carries, as `(flags, data)` (a command frame has [`FLAG_COMMAND`] in its
+    /// flags and its body as data), or `None` for a command that is not a wrapped frame (the
+    /// session then handles it as a command). Default: `None`.
+    fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+        let _ = body;
+        Ok(None)
+    }
+}
+
+/// Appends a command frame whose body (`name-len name data`) is already encoded: for a
+/// mechanism's own commands.
+pub fn encode_command_body(body: &[u8], out: &mut BytesMut) {
+    put_frame_header(out, FLAG_COMMAND, body.len());
+    out.extend_from_slice(body);
+}
+
+/// The NULL mechanism (RFC 37): no security; each side sends READY with its metadata right
+/// after the greeting and the handshake is done when the peer's READY arrives.
+///
+/// ```
+/// use actormq_transports::zmtp::{Mechanism, MechanismStep, Metadata, NullMechanism};
+/// use bytes::{Bytes, BytesMut};
+///
+/// let mut null = NullMechanism::default();
+/// assert_eq!(null.name(), "NULL");
+/// let mut ours = Metadata::default();
+/// ours.insert("Socket-Type", "PUB");
+/// let mut out = BytesMut::new();
+/// null.start(&ours, &mut out);
+/// assert!(out.starts_with(b"\x04\x19\x05READY"));
+/// // the peer's READY, as a command body
+/// let body = Bytes::copy_from_slice(&out[2..]);
+/// assert_eq!(null.handle_command(body, &mut out).unwrap(), MechanismStep::Done(ours));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct NullMechanism {
+    _private: (),
+}
+
+impl NullMechanism {
+    /// The NULL mechanism.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Mechanism for NullMechanism {
+    fn name(&self) -> &str {
+        "NULL"
+    }
+
+    fn start(&mut self, ours: &Metadata, out: &mut BytesMut) {
+        encode_command(&Command::Ready(ours.clone()), out);
+    }
+
+    fn handle_command(
+        &mut self,
+        body: Bytes,
+        _out: &mut BytesMut,
+    ) -> Result<MechanismStep, ProtocolError> {
+        match Command::decode_body(&body)? {
+            Command::Ready(meta) => Ok(MechanismStep::Done(meta)),
+            Command::Error(reason) => Err(ProtocolError::PeerError { reason }),
+            other => Err(ProtocolError::ExpectedReady {
+                got: format!("{} command", other.name()),
+            }),
+        }
+    }
+}
