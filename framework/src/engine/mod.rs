@@ -13,7 +13,6 @@
 //! | `turn` | the REQ/REP send/receive alternation, checked where the application calls |
 //! | `ctx` | what a socket's actors share: `SocketInfo` (type, options, events, span), `Shared` (queues) |
 //! | `messages` | every other actor message, by the actor that handles it |
-//! | `heartbeat` | ZMTP heartbeats of one stream connection |
 //! | `connection/` | the connection actor: connect loop, sessions over streams, pipes, datagrams |
 //! | `listener` | the listener actor: accepts on one bound endpoint |
 //! | `socket/` | the socket actor: routing, pumping, peers, closing |
@@ -36,14 +35,11 @@ pub(crate) mod ctx;
 // 6. actor messages
 pub(crate) mod messages;
 
-// 7. ZMTP heartbeats
-pub(crate) mod heartbeat;
-
-// 8. the connection actor
+// 7. the connection actor
 pub(crate) mod connection;
 
-// 9. the listener actor
+// 8. the listener actor
 pub(crate) mod listener;
 
-// 10. the socket actor
+// 9. the socket actor
 pub(crate) mod socket;

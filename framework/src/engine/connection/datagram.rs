@@ -6,7 +6,6 @@ use actormq_patterns::Peer;
 use actormq_transports::{datagram, Datagrams, SocketType};
 
 use crate::engine::connection::{next_batch, Runner};
-use crate::engine::queues::peer_out::Outgoing;
 use crate::engine::signals::PeerReadable;
 
 impl Runner {
@@ -63,14 +62,11 @@ impl Runner {
                 let Some(batch) = next_batch(self, &out).await else {
                     return "closed by the socket".to_string();
                 };
-                for item in batch {
-                    // a receiving end cannot send subscriptions upstream: there is no upstream
-                    let Outgoing::Message(msg) = item else {
-                        continue;
-                    };
-                    if !sender {
-                        continue;
-                    }
+                // a receiving end cannot send subscriptions upstream: there is no upstream
+                if !sender {
+                    continue;
+                }
+                for msg in batch {
                     match datagram::encode(&msg) {
                         Ok(bytes) => {
                             if let Err(e) = socket.send(&bytes).await {

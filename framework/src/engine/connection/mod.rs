@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use actormq_patterns::Peer;
-use actormq_transports::{transport_for, Endpoint, Link};
+use actormq_transports::{transport_for, Endpoint, Link, Multipart};
 use tracing::Instrument;
 
 use crate::engine::ctx::SocketInfo;
 use crate::engine::messages::{Abort, Close, ConnId, ConnectionEnded, PeerGone, PeerUp};
 use crate::engine::queues::peer_in::PeerIn;
-use crate::engine::queues::peer_out::{Outgoing, PeerOut};
+use crate::engine::queues::peer_out::PeerOut;
 use crate::engine::signals::{PeerReadable, PeerWritable};
 use crate::event::SocketEvent;
 
@@ -291,7 +291,7 @@ impl Runner {
 async fn next_batch(
     runner: &Runner,
     out: &PeerOut,
-) -> Option<std::collections::VecDeque<Outgoing>> {
+) -> Option<std::collections::VecDeque<Multipart>> {
     loop {
         let (batch, before) = out.take_all();
         if batch.is_empty() {

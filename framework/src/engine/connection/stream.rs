@@ -1,65 +1,83 @@
-//! A session over a byte stream: the ZMTP handshake, then a reader, a writer and the heartbeat
-//! watch, until one of them ends the connection.
+//! A session over a byte stream: the ZMTP [`Session`] (sans-IO, in `actormq-transports`)
+//! driven by three loops of one task: a reader that feeds it what arrives and queues the
+//! messages it decodes, a writer that encodes the socket's batches after what the session has
+//! to send of its own (PONG, PING), and a timer for its heartbeat deadlines. This file only
+//! moves bytes and tells the time; every ZMTP decision is the session's.
 
-use actormq_patterns::{cancel_message, subscribe_message, Peer};
-use actormq_transports::zmtp::{
-    encode_command, encode_message, Command, Decoder, Handshake, Inbound,
-};
-use actormq_transports::{BoxedStream, Multipart, SocketType};
+use std::cell::RefCell;
+
+use actormq_patterns::Peer;
+use actormq_transports::zmtp::{Event, NullMechanism, Session, SessionConfig};
+use actormq_transports::{BoxedStream, Multipart};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::Notify;
 
-use crate::engine::connection::{next_batch, Runner};
-use crate::engine::heartbeat::{self, Liveness};
+use crate::engine::connection::Runner;
 use crate::engine::queues::peer_in::PeerIn;
-use crate::engine::queues::peer_out::{Outgoing, PeerOut};
-use crate::engine::signals::PeerReadable;
+use crate::engine::queues::peer_out::PeerOut;
+use crate::engine::signals::{PeerReadable, PeerWritable};
+
+/// Bytes gathered before a write is issued mid-batch.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// The session's clock: tokio's, so that a paused test clock drives the heartbeats too.
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// The session and what its three loops share, all in the connection's one task.
+struct Driver<'a> {
+    session: RefCell<Session>,
+    /// The session's next deadline moved earlier: the timer must look again.
+    timer_moved: Notify,
+    runner: &'a Runner,
+}
+
+impl Driver<'_> {
+    /// Runs `f` on the session, then kicks the timer when `f` brought its deadline forward.
+    fn with<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
+        let mut session = self.session.borrow_mut();
+        let before = session.poll_timeout();
+        let out = f(&mut session);
+        let after = session.poll_timeout();
+        if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
+            self.timer_moved.notify_one();
+        }
+        out
+    }
+}
 
 impl Runner {
-    /// ZMTP over a byte stream.
+    /// ZMTP over a byte stream: handshake, then the reader, writer and timer until one of
+    /// them ends the connection; returns why.
     pub(super) async fn zmtp_session(&self, stream: BoxedStream, peer_addr: &str) -> String {
-        let local = self.info.socket_type;
         let opts = &self.info.options;
-        let (mut rd, mut wr) = tokio::io::split(stream);
-        let mut handshake = Handshake::new(local, opts.routing_id.clone());
-        if let Err(e) = wr.write_all(&handshake.initial_bytes()).await {
-            return format!("write error during handshake: {e}");
-        }
-        let mut buf = BytesMut::with_capacity(8 * 1024);
-        let shake = async {
-            loop {
-                match handshake.feed(&mut buf) {
-                    Ok(Some(info)) => return Ok(info),
-                    Ok(None) => {}
-                    Err(e) => {
-                        if e.is_refusal() {
-                            let _ = wr.write_all(&Handshake::error_bytes(&e)).await;
-                            let _ = wr.flush().await;
-                        }
-                        return Err(format!("handshake failed: {e}"));
-                    }
-                }
-                match rd.read_buf(&mut buf).await {
-                    Ok(0) => {
-                        return Err(format!(
-                            "peer closed the connection during the handshake \
-                             (libzmq does this when it refuses our socket type, {local})"
-                        ))
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(format!("read error during handshake: {e}")),
-                }
-            }
+        let config = SessionConfig {
+            socket_type: self.info.socket_type,
+            identity: opts.routing_id.clone(),
+            maxmsgsize: opts.maxmsgsize,
+            handshake_ivl: opts.handshake_ivl,
+            heartbeat_ivl: opts.heartbeat_ivl,
+            heartbeat_timeout: opts.heartbeat_timeout,
+            heartbeat_ttl: opts.heartbeat_ttl,
         };
-        let info = match tokio::time::timeout(opts.handshake_ivl, shake).await {
-            Ok(Ok(info)) => info,
-            Ok(Err(reason)) => return reason,
-            Err(_) => {
-                return format!(
-                    "handshake not completed within handshake_ivl ({:?})",
-                    opts.handshake_ivl
-                )
-            }
+        let driver = Driver {
+            session: RefCell::new(Session::new(config, Box::new(NullMechanism::new()), now())),
+            timer_moved: Notify::new(),
+            runner: self,
+        };
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let mut buf = BytesMut::with_capacity(8 * 1024);
+        let mut wbuf = BytesMut::with_capacity(64 * 1024);
+        // messages that came in the same read as the peer's READY
+        let mut early = Vec::new();
+        let info = match driver
+            .handshake(&mut rd, &mut wr, &mut buf, &mut wbuf, &mut early)
+            .await
+        {
+            Ok(info) => info,
+            Err(reason) => return reason,
         };
         let peer = Peer {
             id: self.id,
@@ -70,130 +88,203 @@ impl Runner {
             Ok(queues) => queues,
             Err(reason) => {
                 // tell the peer why before hanging up, as a handshake refusal does
-                let mut error = BytesMut::new();
-                encode_command(&Command::Error(reason.clone()), &mut error);
-                let _ = wr.write_all(&error).await;
+                let refused = driver.with(|s| {
+                    s.refuse(&reason);
+                    s.poll_transmit(&mut wbuf);
+                    s.close_reason().map(ToString::to_string)
+                });
+                let _ = wr.write_all(&wbuf).await;
                 let _ = wr.flush().await;
-                return format!("refused by the socket: {reason}");
+                return refused.unwrap_or_else(|| format!("refused by the socket: {reason}"));
             }
-        };
-        let encode_subs = local.is_subscriber() && info.is_3_1();
-        let alive = Liveness::new();
-        // PING and PONG are ZMTP 3.1: a 3.0 peer gets no heartbeats
-        let heartbeats = async {
-            if !info.is_3_1() {
-                return std::future::pending().await;
-            }
-            heartbeat::watch(opts, &alive, |ping| out.push(Outgoing::Command(ping))).await
         };
         let reason = tokio::select! {
-            r = read_loop(self, rd, buf, &inq, &out, &alive) => r,
-            r = write_loop(self, wr, &out, encode_subs) => r,
-            r = heartbeats => r,
+            r = driver.read_loop(rd, buf, early, &inq, &out) => r,
+            r = driver.write_loop(wr, wbuf, &out) => r,
+            r = driver.timer(&out) => r,
         };
         self.leave(&out);
         reason
     }
 }
 
-async fn read_loop(
-    link: &Runner,
-    mut rd: ReadHalf<BoxedStream>,
-    mut buf: BytesMut,
-    inq: &PeerIn,
-    out: &PeerOut,
-    alive: &Liveness,
-) -> String {
-    let local = link.info.socket_type;
-    let rcvhwm = link.info.options.rcvhwm;
-    let mut decoder = Decoder::new(link.info.options.maxmsgsize);
-    let publisher = matches!(local, SocketType::Pub | SocketType::XPub);
-    loop {
-        let mut batch = Vec::new();
+impl Driver<'_> {
+    /// Exchanges greetings and handshake commands until the peer is known, or the reason the
+    /// handshake failed (after sending the peer an ERROR when the session has one for it).
+    async fn handshake(
+        &self,
+        rd: &mut ReadHalf<BoxedStream>,
+        wr: &mut WriteHalf<BoxedStream>,
+        buf: &mut BytesMut,
+        wbuf: &mut BytesMut,
+        early: &mut Vec<Multipart>,
+    ) -> Result<actormq_transports::zmtp::PeerInfo, String> {
+        let local = self.runner.info.socket_type;
         loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(Inbound::Message(m))) => batch.push(m),
-                Ok(Some(Inbound::Command(cmd))) => match cmd {
-                    Command::Ping { ttl, context } => {
-                        alive.peer_ping(ttl);
-                        out.push(Outgoing::Command(Command::Pong(context)))
-                    }
-                    Command::Subscribe(topic) if publisher => batch.push(subscribe_message(&topic)),
-                    Command::Cancel(topic) if publisher => batch.push(cancel_message(&topic)),
-                    Command::Error(reason) => return format!("peer sent ERROR: {reason}"),
-                    Command::Ready(_) => {
-                        return "protocol error: READY after the handshake".to_string()
-                    }
-                    other => tracing::trace!(command = other.name(), "ignored command"),
-                },
-                Ok(None) => break,
-                Err(e) => return format!("protocol error: {e}"),
-            }
-        }
-        if !batch.is_empty() && inq.push_batch(batch) {
-            link.socket.readable.do_send(PeerReadable);
-        }
-        if inq.len() >= rcvhwm {
-            alive.paused_until(inq.wait_below(rcvhwm)).await;
-        }
-        buf.reserve(64 * 1024);
-        match rd.read_buf(&mut buf).await {
-            Ok(0) => return "peer closed the connection".to_string(),
-            Ok(_) => alive.seen(),
-            Err(e) => return format!("read error: {e}"),
-        }
-    }
-}
-
-/// Writes a subscription message as a ZMTP 3.1 command, or returns it unchanged.
-fn as_subscription_command(msg: Multipart) -> Result<Command, Multipart> {
-    if msg.len() != 1 {
-        return Err(msg);
-    }
-    match msg.first().and_then(|f| f.first()) {
-        Some(1) => Ok(Command::Subscribe(msg.frames()[0].slice(1..))),
-        Some(0) => Ok(Command::Cancel(msg.frames()[0].slice(1..))),
-        _ => Err(msg),
-    }
-}
-
-/// Bytes gathered before a write is issued mid-batch.
-const WRITE_CHUNK: usize = 256 * 1024;
-
-async fn write_loop(
-    link: &Runner,
-    mut wr: WriteHalf<BoxedStream>,
-    out: &PeerOut,
-    encode_subs: bool,
-) -> String {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    loop {
-        let Some(batch) = next_batch(link, out).await else {
-            let _ = wr.flush().await;
-            let _ = wr.shutdown().await;
-            return "closed by the socket".to_string();
-        };
-        for item in batch {
-            match item {
-                Outgoing::Message(msg) if encode_subs => match as_subscription_command(msg) {
-                    Ok(cmd) => encode_command(&cmd, &mut buf),
-                    Err(msg) => encode_message(&msg, &mut buf),
-                },
-                Outgoing::Message(msg) => encode_message(&msg, &mut buf),
-                Outgoing::Command(cmd) => encode_command(&cmd, &mut buf),
-            }
-            if buf.len() >= WRITE_CHUNK {
-                if let Err(e) = wr.write_all(&buf).await {
-                    return format!("write error: {e}");
+            let (event, deadline) = self.with(|s| {
+                s.poll_transmit(wbuf);
+                (s.poll_event(), s.poll_timeout())
+            });
+            if !wbuf.is_empty() {
+                let written = wr.write_all(wbuf).await;
+                wbuf.clear();
+                if let Err(e) = written {
+                    return Err(format!("write error during handshake: {e}"));
                 }
-                buf.clear();
+            }
+            match event {
+                Some(Event::Ready(info)) => return Ok(info),
+                Some(Event::Closed(reason)) => {
+                    let _ = wr.flush().await;
+                    return Err(reason.to_string());
+                }
+                None => {}
+            }
+            let deadline = deadline.map(tokio::time::Instant::from_std);
+            tokio::select! {
+                read = rd.read_buf(buf) => match read {
+                    Ok(0) => {
+                        return Err(format!(
+                            "peer closed the connection during the handshake \
+                             (libzmq does this when it refuses our socket type, {local})"
+                        ))
+                    }
+                    Ok(_) => {
+                        // a failure comes back as Event::Closed
+                        let _ = self.with(|s| s.handle_input(buf, now(), early));
+                    }
+                    Err(e) => return Err(format!("read error during handshake: {e}")),
+                },
+                _ = sleep_until(deadline) => self.with(|s| s.handle_timeout(now())),
             }
         }
-        if !buf.is_empty() {
-            if let Err(e) = wr.write_all(&buf).await {
-                return format!("write error: {e}");
+    }
+
+    /// Feeds what the peer sends to the session and queues the messages it decodes, pausing
+    /// at `rcvhwm` (TCP then pushes back on the peer).
+    async fn read_loop(
+        &self,
+        mut rd: ReadHalf<BoxedStream>,
+        mut buf: BytesMut,
+        early: Vec<Multipart>,
+        inq: &PeerIn,
+        out: &PeerOut,
+    ) -> String {
+        let rcvhwm = self.runner.info.options.rcvhwm;
+        let readable = &self.runner.socket.readable;
+        let mut batch = early;
+        loop {
+            // A peer that broke the protocol (or sent ERROR) is dropped with the messages of
+            // the read that ended it, as before this session took over the decoding.
+            if let Some(reason) = self.session.borrow().close_reason() {
+                return reason.to_string();
             }
-            buf.clear();
+            if !batch.is_empty() && inq.push_batch(std::mem::take(&mut batch)) {
+                readable.do_send(PeerReadable);
+            }
+            if inq.len() >= rcvhwm {
+                self.with(|s| s.set_paused(true, now()));
+                inq.wait_below(rcvhwm).await;
+                self.with(|s| s.set_paused(false, now()));
+            }
+            buf.reserve(64 * 1024);
+            match rd.read_buf(&mut buf).await {
+                Ok(0) => return "peer closed the connection".to_string(),
+                Ok(_) => {}
+                Err(e) => return format!("read error: {e}"),
+            }
+            let answer = self.with(|s| {
+                // an error closes the session: seen at the top of the loop
+                let _ = s.handle_input(&mut buf, now(), &mut batch);
+                s.wants_transmit()
+            });
+            if answer {
+                out.wake.notify_one(); // the writer sends the session's PONG
+            }
         }
+    }
+
+    /// Writes what the session has to send of its own, then the socket's messages, one
+    /// buffer per batch; ends when the socket closed the queue and it is drained.
+    async fn write_loop(
+        &self,
+        mut wr: WriteHalf<BoxedStream>,
+        mut wbuf: BytesMut,
+        out: &PeerOut,
+    ) -> String {
+        let sndhwm = self.runner.info.options.sndhwm;
+        loop {
+            self.with(|s| s.poll_transmit(&mut wbuf));
+            let (batch, before) = out.take_all();
+            if before >= sndhwm {
+                self.runner.socket.writable.do_send(PeerWritable);
+            }
+            if batch.is_empty() && wbuf.is_empty() {
+                if out.is_closed() {
+                    let _ = wr.flush().await;
+                    let _ = wr.shutdown().await;
+                    return "closed by the socket".to_string();
+                }
+                // woken by the socket (messages, close) or by the reader and timer (PONG, PING)
+                out.wake.notified().await;
+                continue;
+            }
+            let mut msgs = batch.into_iter().peekable();
+            loop {
+                {
+                    let mut session = self.session.borrow_mut();
+                    for msg in msgs.by_ref() {
+                        session.encode_message(&msg, &mut wbuf);
+                        if wbuf.len() >= WRITE_CHUNK {
+                            break;
+                        }
+                    }
+                }
+                if !wbuf.is_empty() {
+                    let written = wr.write_all(&wbuf).await;
+                    wbuf.clear();
+                    if let Err(e) = written {
+                        return format!("write error: {e}");
+                    }
+                }
+                if msgs.peek().is_none() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Runs the session's timers (handshake over, so: heartbeats); returns when one closes
+    /// the connection.
+    async fn timer(&self, out: &PeerOut) -> String {
+        loop {
+            let deadline = self.session.borrow().poll_timeout();
+            let deadline = deadline.map(tokio::time::Instant::from_std);
+            tokio::select! {
+                _ = sleep_until(deadline) => {}
+                _ = self.timer_moved.notified() => continue,
+            }
+            let (closed, ping) = self.with(|s| {
+                s.handle_timeout(now());
+                (
+                    s.close_reason().map(ToString::to_string),
+                    s.wants_transmit(),
+                )
+            });
+            if let Some(reason) = closed {
+                return reason;
+            }
+            if ping {
+                out.wake.notify_one(); // the writer sends the PING
+            }
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

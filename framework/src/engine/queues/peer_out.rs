@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use actix::Recipient;
-use actormq_transports::zmtp::Command;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
@@ -14,13 +13,6 @@ use crate::engine::pack::segments;
 use crate::engine::queues::lock::lock;
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::signals::PeerReadable;
-
-/// What a connection writes: an application message or a command.
-#[derive(Debug)]
-pub(crate) enum Outgoing {
-    Message(Multipart),
-    Command(Command),
-}
 
 /// Where an in-process connection delivers: the receiving socket's inbound queue for this
 /// peer, and that socket, to wake when the queue turns non-empty.
@@ -55,19 +47,10 @@ fn deliver(direct: &Direct, msgs: impl IntoIterator<Item = Multipart>) {
     }
 }
 
-/// The application messages among a connection's outgoing items (an in-process peer needs no
-/// commands).
-fn messages(items: impl IntoIterator<Item = Outgoing>) -> impl Iterator<Item = Multipart> {
-    items.into_iter().filter_map(|item| match item {
-        Outgoing::Message(m) => Some(m),
-        Outgoing::Command(_) => None,
-    })
-}
-
 /// Socket actor → one connection's writer; or, for an in-process connection once attached,
 /// straight into the receiving socket's inbound queue.
 pub(crate) struct PeerOut {
-    queue: Mutex<VecDeque<Outgoing>>,
+    queue: Mutex<VecDeque<Multipart>>,
     len: AtomicUsize,
     pub(crate) wake: Notify,
     closed: AtomicBool,
@@ -109,14 +92,14 @@ impl PeerOut {
         let mut q = lock(&self.queue);
         let pending = std::mem::take(&mut *q);
         self.len.store(0, Ordering::Release);
-        deliver(&direct, messages(pending));
+        deliver(&direct, pending);
         let _ = self.direct.set(direct);
     }
 
-    pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Outgoing>) {
+    pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Multipart>) {
         let mut q = lock(&self.queue);
         if let Some(direct) = self.direct.get() {
-            deliver(direct, messages(items));
+            deliver(direct, items);
             return;
         }
         q.extend(items);
@@ -149,7 +132,7 @@ impl PeerOut {
             return;
         }
         let n = hwm.saturating_sub(q.len()).min(batch.len());
-        q.extend(batch.drain(..n).map(Outgoing::Message));
+        q.extend(batch.drain(..n));
         self.len.store(q.len(), Ordering::Release);
         drop(q);
         if n > 0 {
@@ -157,12 +140,8 @@ impl PeerOut {
         }
     }
 
-    pub(crate) fn push(&self, item: Outgoing) {
-        self.push_batch(std::iter::once(item));
-    }
-
     /// Takes everything queued; returns it with the queue length before.
-    pub(crate) fn take_all(&self) -> (VecDeque<Outgoing>, usize) {
+    pub(crate) fn take_all(&self) -> (VecDeque<Multipart>, usize) {
         let mut q = lock(&self.queue);
         let batch = std::mem::take(&mut *q);
         self.len.store(0, Ordering::Release);

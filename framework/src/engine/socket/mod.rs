@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use actormq_patterns::{FairQueue, Outbox, Pattern, PeerId};
+use actormq_transports::Multipart;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
@@ -14,7 +15,7 @@ use crate::engine::ctx::{next_id, Shared, SocketInfo};
 use crate::engine::listener::ListenerActor;
 use crate::engine::messages::ConnId;
 use crate::engine::queues::peer_in::PeerIn;
-use crate::engine::queues::peer_out::{Outgoing, PeerOut};
+use crate::engine::queues::peer_out::PeerOut;
 
 mod close;
 mod peers;
@@ -28,7 +29,7 @@ struct PeerEntry {
     /// From the peer.
     inq: Arc<PeerIn>,
     /// Routed in this batch, not yet handed to the writer.
-    staged: Vec<Outgoing>,
+    staged: Vec<Multipart>,
     /// The writer's queue length, read once per routing pass: the counter may live on another
     /// core (an in-process peer's inbound queue), and reading it per message would bounce its
     /// cache line. Between reads the queue only shrinks, so the check stays safe.
@@ -93,7 +94,7 @@ impl SocketActor {
                 if entry.staged.is_empty() {
                     self.staged_peers.push(peer);
                 }
-                entry.staged.push(Outgoing::Message(msg));
+                entry.staged.push(msg);
             }
         }
     }
