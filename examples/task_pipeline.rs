@@ -32,7 +32,7 @@ pub struct Done {
 
 /// A worker: four tasks at a time.
 #[derive(actormq::Worker)]
-#[worker(input = Task, output = Done, pull = "tcp://127.0.0.1:15558", push = "tcp://127.0.0.1:15559", concurrency = 4)]
+#[worker(input = Task, output = Done, pull = ">tcp://127.0.0.1:15558", push = "tcp://127.0.0.1:15559", concurrency = 4)]
 pub struct Crunch {
     pub name: String,
 }

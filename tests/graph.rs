@@ -49,6 +49,64 @@ fn a_graph_runs_until_its_sink_has_everything() {
 }
 
 #[test]
+fn a_bare_endpoint_does_what_czmq_does_for_the_socket_type() {
+    // PUSH connects and PULL binds a bare endpoint (CZMQ's zsock_new_push / zsock_new_pull)
+    let bare = GOOD
+        .replace("\"@inproc://graph-good\"", "\"inproc://graph-bare\"")
+        .replace("\">inproc://graph-good\"", "\"inproc://graph-bare\"");
+    let path = file("bare.toml", &bare);
+    let kinds = Kinds::builtin();
+    let spec = load(&path, &kinds).unwrap();
+    for (name, binds) in [("out", false), ("in", true)] {
+        let s = &spec.sockets[name];
+        let list =
+            actormq::parse_endpoint_list(&s.endpoints, s.socket_type.parse().unwrap()).unwrap();
+        assert_eq!(list[0].is_bind(), binds, "{name}");
+    }
+    run(20, async move {
+        run_fn(&spec, &kinds).await.unwrap();
+    });
+}
+
+#[test]
+fn graph_file_and_code_agree_on_option_defaults() {
+    let kinds = Kinds::builtin();
+    let socket = |options: &str| {
+        let text = format!(
+            "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n{options}\n[actors.a]\nkind = \"log\"\nsockets = {{ input = \"s\" }}\n"
+        );
+        let path = file(&format!("opts-{}.toml", text.len()), &text);
+        load(&path, &kinds).unwrap().sockets["s"]
+            .options
+            .to_options()
+            .unwrap()
+    };
+    // no options: the defaults of the code (linger `None`, i.e. -1, not 5 s)
+    assert_eq!(socket(""), actormq::SocketOptions::default());
+    assert_eq!(socket("").linger, None);
+    // every option of the table written with its default text: the same
+    let all: Vec<String> = actormq::OPTIONS
+        .iter()
+        .map(|d| match d.unit {
+            "text" => format!("{} = \"{}\"", d.name, d.default),
+            _ => format!("{} = {}", d.name, d.default),
+        })
+        .collect();
+    assert_eq!(
+        socket(&format!("options = {{ {} }}", all.join(", "))),
+        actormq::SocketOptions::default()
+    );
+    // values in the table's units
+    let o = socket(
+        "options = { linger = 500, maxmsgsize = -1, xpub_verbose = true, routing_id = \"me\" }",
+    );
+    assert_eq!(o.linger, Some(std::time::Duration::from_millis(500)));
+    assert_eq!(o.maxmsgsize, None);
+    assert!(o.xpub_verbose);
+    assert_eq!(&o.routing_id[..], b"me");
+}
+
+#[test]
 fn broken_files_name_the_file_the_key_and_the_problem() {
     let kinds = Kinds::builtin();
     let cases: &[(&str, &str, &str)] = &[
@@ -58,7 +116,8 @@ fn broken_files_name_the_file_the_key_and_the_problem() {
         ("missing-socket", "[actors.a]\nkind = \"log\"\nsockets = { input = \"nope\" }\n", "actors.a.sockets.input: no socket named `nope`"),
         ("missing-role", "[actors.a]\nkind = \"relay\"\n", "actors.a.sockets: kind `relay` needs a socket `input`"),
         ("zero-count", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n[actors.a]\nkind = \"log\"\ncount = 0\nsockets = { input = \"s\" }\n", "actors.a.count: must be at least 1"),
-        ("unknown-option", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { sndhwn = 5 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sndhwn"),
+        ("unknown-option", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { sndhwn = 5 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.options: invalid option `sndhwn`: no such option"),
+        ("bad-option-value", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { linger = \"soon\" }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.options: invalid option `linger`: `soon` is not a whole number"),
         ("bad-heartbeat", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\noptions = { heartbeat_ivl = 1000, heartbeat_ttl = 7000000 }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n", "sockets.s.options: invalid option `heartbeat_ttl`: must be at most 6553.5 s"),
         ("wrong-type", "[actors.a]\nkind = \"log\"\ncount = \"many\"\n", "actors.a.count"),
         ("no-actors", "[sockets.s]\ntype = \"pull\"\nendpoints = \">tcp://h:1\"\n", "actors"),
@@ -199,4 +258,32 @@ fn a_derived_actor_as_a_graph_kind() {
         }
         graph.abort();
     });
+}
+
+#[test]
+fn the_readme_options_table_is_the_code_table() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `") && l.split('|').count() == 6)
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    for def in actormq::OPTIONS {
+        let row = rows
+            .iter()
+            .find(|r| r[1] == format!("`{}`", def.name))
+            .unwrap_or_else(|| panic!("README has no row for `{}`", def.name));
+        let default = if def.default.is_empty() {
+            "(empty)".to_string()
+        } else {
+            format!("`{}`", def.default)
+        };
+        assert_eq!(
+            (row[2], row[3]),
+            (def.unit, default.as_str()),
+            "{}",
+            def.name
+        );
+    }
 }

@@ -332,7 +332,7 @@ struct Square {
 }
 
 #[derive(actormq::Worker)]
-#[worker(input = Task, output = Square, pull = "inproc://squares-in", push = "inproc://squares-out", concurrency = 2)]
+#[worker(input = Task, output = Square, pull = ">inproc://squares-in", push = "inproc://squares-out", concurrency = 2)]
 struct Squarer {
     name: String,
 }

@@ -4,7 +4,11 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
-use actormq::{Endpoint, Multipart, Socket, SocketEvent, SocketOptions, SocketType};
+use actormq::transports::parse_endpoint_list_as;
+use actormq::{
+    parse_endpoint_list, Attach, Endpoint, Multipart, Socket, SocketEvent, SocketOptions,
+    SocketType,
+};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::frames::Format;
@@ -14,13 +18,27 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// A socket of `socket_type` with the command's linger.
+/// Applies `--option NAME=VALUE`s through the one options table ([`SocketOptions::set`]).
+fn set_options(opts: &mut SocketOptions, options: &[String]) -> Result<(), String> {
+    for o in options {
+        let (name, value) = o.split_once('=').ok_or_else(|| {
+            format!("--option `{o}`: write NAME=VALUE, e.g. --option sndhwm=10000")
+        })?;
+        opts.set(name.trim(), value.trim())
+            .map_err(|e| format!("--option: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A socket of `socket_type` with the command's linger and options.
 fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Result<Socket, String> {
-    let opts = SocketOptions {
-        linger: Some(Duration::from_millis(common.linger_ms)),
+    let mut opts = SocketOptions {
         xpub_verbose,
         ..SocketOptions::default()
     };
+    opts.set("linger", &common.linger_ms.to_string())
+        .map_err(err)?;
+    set_options(&mut opts, &common.options)?;
     Socket::with_options(socket_type, opts).map_err(err)
 }
 
@@ -36,27 +54,42 @@ fn chosen_by_system(ep: &Endpoint) -> bool {
 }
 
 /// Binds one endpoint; prints `bound ENDPOINT` on stderr when the system chose it.
-async fn bind(socket: &Socket, ep: &str) -> Result<(), String> {
-    let wanted: Endpoint = ep.parse().map_err(err)?;
-    let bound = socket.bind(&wanted).await.map_err(err)?;
-    if chosen_by_system(&wanted) {
+async fn bind(socket: &Socket, wanted: &Endpoint) -> Result<(), String> {
+    let bound = socket.bind(wanted).await.map_err(err)?;
+    if chosen_by_system(wanted) {
         eprintln!("bound {bound}");
     }
     Ok(())
 }
 
-/// Binds and connects as the command line says.
-async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
-    if common.bind.is_empty() && common.connect.is_empty() {
-        return Err("no endpoint: give --bind EP or --connect EP".into());
-    }
-    for ep in &common.bind {
-        bind(socket, ep).await?;
-    }
-    for ep in &common.connect {
-        socket.connect(ep.as_str()).await.map_err(err)?;
+/// Binds and connects each endpoint listed.
+async fn attach_all(socket: &Socket, list: Vec<Attach>) -> Result<(), String> {
+    for a in list {
+        match a {
+            Attach::Bind(ep) => bind(socket, &ep).await?,
+            Attach::Connect(ep) => socket.connect(&ep).await.map_err(err)?,
+        }
     }
     Ok(())
+}
+
+/// Binds and connects as the command line says: `--bind`, `--connect`, then `--endpoints`
+/// (CZMQ notation, through the one parser).
+async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
+    if common.bind.is_empty() && common.connect.is_empty() && common.endpoints.is_empty() {
+        return Err("no endpoint: give --bind EP, --connect EP or --endpoints LIST".into());
+    }
+    let mut list = Vec::new();
+    for ep in &common.bind {
+        list.extend(parse_endpoint_list_as(ep, true).map_err(err)?);
+    }
+    for ep in &common.connect {
+        list.extend(parse_endpoint_list_as(ep, false).map_err(err)?);
+    }
+    for eps in &common.endpoints {
+        list.extend(parse_endpoint_list(eps, socket.socket_type()).map_err(err)?);
+    }
+    attach_all(socket, list).await
 }
 
 fn stdin_lines() -> Lines<BufReader<Stdin>> {
@@ -246,8 +279,9 @@ pub async fn reply(common: Common, echo: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses `TYPE=EPS` of the proxy command.
-fn parse_side(spec: &str, which: &str) -> Result<(SocketType, Vec<(bool, String)>), String> {
+/// Parses `TYPE=EPS` of the proxy command: EPS in CZMQ notation, through the one parser (a
+/// bare endpoint does what CZMQ does for TYPE).
+fn parse_side(spec: &str, which: &str) -> Result<(SocketType, Vec<Attach>), String> {
     let (ty, eps) = spec.split_once('=').ok_or_else(|| {
         format!("--{which} `{spec}`: write TYPE=ENDPOINTS, e.g. router=tcp://*:5559")
     })?;
@@ -259,31 +293,16 @@ fn parse_side(spec: &str, which: &str) -> Result<(SocketType, Vec<(bool, String)
     ) {
         return Err(format!("--{which}: a proxy side is router, dealer, xpub, xsub, pub, sub, push or pull, not {ty}"));
     }
-    let eps: Vec<(bool, String)> = eps
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|ep| match ep.strip_prefix('>') {
-            Some(rest) => (false, rest.to_string()),
-            None => (true, ep.strip_prefix('@').unwrap_or(ep).to_string()),
-        })
-        .collect();
-    if eps.is_empty() {
-        return Err(format!("--{which} `{spec}`: no endpoint after `=`"));
-    }
+    let eps = parse_endpoint_list(eps, socket_type).map_err(|e| format!("--{which}: {e}"))?;
     Ok((socket_type, eps))
 }
 
-async fn proxy_side(spec: &str, which: &str) -> Result<Socket, String> {
+async fn proxy_side(spec: &str, which: &str, options: &[String]) -> Result<Socket, String> {
     let (socket_type, eps) = parse_side(spec, which)?;
-    let socket = Socket::new(socket_type).map_err(err)?;
-    for (binds, ep) in eps {
-        if binds {
-            bind(&socket, &ep).await?;
-        } else {
-            socket.connect(ep.as_str()).await.map_err(err)?;
-        }
-    }
+    let mut opts = SocketOptions::default();
+    set_options(&mut opts, options)?;
+    let socket = Socket::with_options(socket_type, opts).map_err(err)?;
+    attach_all(&socket, eps).await?;
     if socket_type == SocketType::Sub {
         socket.subscribe("").await.map_err(err)?;
     }
@@ -295,11 +314,12 @@ pub async fn proxy(
     frontend: String,
     backend: String,
     capture: Option<String>,
+    options: Vec<String>,
 ) -> Result<(), String> {
-    let front = proxy_side(&frontend, "frontend").await?;
-    let back = proxy_side(&backend, "backend").await?;
+    let front = proxy_side(&frontend, "frontend", &options).await?;
+    let back = proxy_side(&backend, "backend", &options).await?;
     let capture = match capture {
-        Some(spec) => Some(proxy_side(&spec, "capture").await?),
+        Some(spec) => Some(proxy_side(&spec, "capture", &options).await?),
         None => None,
     };
     tokio::select! {

@@ -34,6 +34,14 @@ pub struct Common {
     /// Connect to an endpoint (repeatable).
     #[arg(long = "connect", value_name = "EP")]
     pub connect: Vec<String>,
+    /// Endpoints in CZMQ notation (repeatable): `@EP` binds, `>EP` connects, a bare EP does
+    /// what CZMQ does for the socket type (pub, rep, pull bind; sub, req, push connect).
+    #[arg(long = "endpoints", value_name = "LIST")]
+    pub endpoints: Vec<String>,
+    /// Set a socket option by its libzmq name (repeatable), in the units of the options table
+    /// (ms for durations, -1 for unlimited): --option sndhwm=10000 --option linger=-1.
+    #[arg(long = "option", value_name = "NAME=VALUE")]
+    pub options: Vec<String>,
     /// Frames are plain bytes (UTF-8 text), not JSON <-> MessagePack.
     #[arg(long)]
     pub raw: bool,
@@ -46,7 +54,8 @@ pub struct Common {
     /// Exit with status 2 if the command has not completed by then.
     #[arg(long = "timeout-ms", value_name = "MS")]
     pub timeout_ms: Option<u64>,
-    /// How long queued messages may take to leave when the command ends.
+    /// How long queued messages may take to leave when the command ends (the `linger`
+    /// option; an `--option linger=...` given too wins).
     #[arg(long = "linger-ms", value_name = "MS", default_value_t = 5000)]
     pub linger_ms: u64,
 }
@@ -114,7 +123,7 @@ enum Command {
     },
     /// Join a frontend and a backend socket (queue, forwarder, streamer, ...).
     #[command(
-        after_help = "Example:\n  actormq proxy --frontend router=tcp://*:5559 --backend dealer=tcp://*:5560\n\nTYPE is router, dealer, xpub, xsub, pub, sub, push or pull; EPS a comma-separated list,\neach bound by default, @ binds, > connects."
+        after_help = "Example:\n  actormq proxy --frontend router=tcp://*:5559 --backend dealer=@tcp://*:5560\n\nTYPE is router, dealer, xpub, xsub, pub, sub, push or pull; EPS a comma-separated list,\nin CZMQ notation: @ binds, > connects, a bare endpoint does what CZMQ does for the\ntype (router, xpub, pub, pull bind; dealer, xsub, sub, push connect)."
     )]
     Proxy {
         /// TYPE=EPS of the frontend.
@@ -126,6 +135,9 @@ enum Command {
         /// TYPE=EPS of a socket that gets a copy of all traffic.
         #[arg(long, value_name = "TYPE=EPS")]
         capture: Option<String>,
+        /// Set a socket option of every side by its libzmq name (repeatable): NAME=VALUE.
+        #[arg(long = "option", value_name = "NAME=VALUE")]
+        options: Vec<String>,
         /// Exit with status 2 if still running then.
         #[arg(long = "timeout-ms", value_name = "MS")]
         timeout_ms: Option<u64>,
@@ -253,8 +265,15 @@ async fn run(command: Command) -> Result<Outcome, String> {
             frontend,
             backend,
             capture,
+            options,
             timeout_ms,
-        } => bounded(timeout_ms, commands::proxy(frontend, backend, capture)).await,
+        } => {
+            bounded(
+                timeout_ms,
+                commands::proxy(frontend, backend, capture, options),
+            )
+            .await
+        }
         Command::Run { file, timeout_ms } => bounded(timeout_ms, commands::run_graph(file)).await,
         Command::Bench { kind } => bench::run(kind).await.map(|()| Outcome::Done),
     }

@@ -177,6 +177,43 @@ fn a_bad_json_line_is_reported_with_its_number_and_the_rest_is_sent() {
 }
 
 #[test]
+fn endpoint_lists_and_options_go_through_the_one_parser_and_table() {
+    // bare endpoints: PULL binds, PUSH connects (as CZMQ's zsock_new_pull / zsock_new_push)
+    let pull = spawn(&[
+        "pull",
+        "--endpoints",
+        "tcp://127.0.0.1:0",
+        "--option",
+        "rcvhwm=10",
+        "--option",
+        "linger=-1",
+        "--count",
+        "1",
+    ]);
+    let ep = pull.bound();
+    let out = run_with(
+        &["push", "--endpoints", &ep, "--option", "sndhwm=5"],
+        "\"one\"\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (code, stdout, _) = pull.finish();
+    assert_eq!((code, stdout.as_str()), (0, "\"one\"\n"));
+    for (option, needle) in [
+        ("sndhwn=5", "invalid option `sndhwn`: no such option"),
+        ("sndhwm=0", "invalid option `sndhwm`: must be at least 1"),
+        ("linger", "NAME=VALUE"),
+    ] {
+        let out = run_with(
+            &["pull", "--bind", "tcp://127.0.0.1:0", "--option", option],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1), "{option}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{option}: {stderr}");
+    }
+}
+
+#[test]
 fn req_and_rep_echo() {
     let rep = spawn(&[
         "rep",
@@ -331,7 +368,7 @@ fn proxy_between_libzmq_clients_and_workers() {
         "--frontend",
         "router=tcp://127.0.0.1:0",
         "--backend",
-        "dealer=tcp://127.0.0.1:0",
+        "dealer=@tcp://127.0.0.1:0",
         "--timeout-ms",
         "5000",
     ]);

@@ -95,58 +95,344 @@ impl Default for SocketOptions {
     }
 }
 
+/// One socket option of [`OPTIONS`]: its libzmq name, the unit its text value is in, its default
+/// (as text, in that unit) and what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionDef {
+    /// The libzmq name, without `ZMQ_` and in lower case (`sndhwm`).
+    pub name: &'static str,
+    /// The unit of the value as written in a graph file or on the command line.
+    pub unit: &'static str,
+    /// The default, written as [`SocketOptions::get`] writes it.
+    pub default: &'static str,
+    /// What it does.
+    pub description: &'static str,
+}
+
+/// Every socket option: the one table that [`SocketOptions::set`] / [`SocketOptions::get`],
+/// graph files (`options = { ... }`) and the command line (`--option name=value`) read.
+/// Durations are whole milliseconds; where libzmq writes -1 for "unlimited" or "forever" so
+/// does this table.
+///
+/// ```
+/// use actormq::{SocketOptions, OPTIONS};
+///
+/// let defaults = SocketOptions::default();
+/// for def in OPTIONS {
+///     assert_eq!(defaults.get(def.name).as_deref(), Some(def.default));
+/// }
+/// ```
+pub const OPTIONS: &[OptionDef] = &[
+    OptionDef {
+        name: "sndhwm",
+        unit: "messages",
+        default: "1000",
+        description: "outbound messages queued per peer (and in the socket's own send queue); at the mark PUB drops for that peer, PUSH sends elsewhere or waits; at least 1",
+    },
+    OptionDef {
+        name: "rcvhwm",
+        unit: "messages",
+        default: "1000",
+        description: "inbound messages queued per peer; at the mark the connection stops reading; at least 1",
+    },
+    OptionDef {
+        name: "linger",
+        unit: "ms, -1 = forever",
+        default: "-1",
+        description: "how long a closed socket keeps delivering queued messages",
+    },
+    OptionDef {
+        name: "reconnect_ivl",
+        unit: "ms",
+        default: "100",
+        description: "delay before reconnecting a lost or refused connection; more than 0",
+    },
+    OptionDef {
+        name: "reconnect_ivl_max",
+        unit: "ms",
+        default: "0",
+        description: "upper bound of the exponential reconnect back-off; 0 keeps reconnect_ivl fixed",
+    },
+    OptionDef {
+        name: "maxmsgsize",
+        unit: "bytes, -1 = unlimited",
+        default: "268435456",
+        description: "largest inbound message (all frames); a larger one closes the connection (256 MiB, unlike libzmq's -1)",
+    },
+    OptionDef {
+        name: "routing_id",
+        unit: "text",
+        default: "",
+        description: "identity announced to peers (ZMQ_ROUTING_ID); at most 255 bytes, not starting with a zero byte",
+    },
+    OptionDef {
+        name: "handshake_ivl",
+        unit: "ms",
+        default: "30000",
+        description: "deadline of the ZMTP handshake",
+    },
+    OptionDef {
+        name: "req_relaxed",
+        unit: "bool",
+        default: "false",
+        description: "REQ: allow a new request before the last one was answered",
+    },
+    OptionDef {
+        name: "req_correlate",
+        unit: "bool",
+        default: "false",
+        description: "REQ: match replies to requests by a request id",
+    },
+    OptionDef {
+        name: "router_mandatory",
+        unit: "bool",
+        default: "false",
+        description: "ROUTER: sending to an unknown or full peer is an error, not a silent drop",
+    },
+    OptionDef {
+        name: "router_handover",
+        unit: "bool",
+        default: "false",
+        description: "ROUTER: a new peer may take over a routing id in use",
+    },
+    OptionDef {
+        name: "xpub_verbose",
+        unit: "bool",
+        default: "false",
+        description: "XPUB: show every subscription, not only the first per topic",
+    },
+    OptionDef {
+        name: "heartbeat_ivl",
+        unit: "ms, 0 = off",
+        default: "0",
+        description: "send a ZMTP PING to each tcp/ipc peer this often",
+    },
+    OptionDef {
+        name: "heartbeat_timeout",
+        unit: "ms, -1 = heartbeat_ivl",
+        default: "-1",
+        description: "close a connection when nothing arrived within this long of a PING",
+    },
+    OptionDef {
+        name: "heartbeat_ttl",
+        unit: "ms, 0 = none",
+        default: "0",
+        description: "time-to-live our PINGs carry: a peer that hears nothing for that long closes the connection; whole deciseconds, at most 6553500",
+    },
+];
+
+/// A socket option that cannot be set: its name as given and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid option `{name}`: {reason}")]
+pub struct OptionError {
+    /// The option's name as given.
+    pub name: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl From<OptionError> for crate::Error {
+    fn from(e: OptionError) -> Self {
+        match OPTIONS.iter().find(|d| d.name == e.name) {
+            Some(def) => crate::Error::InvalidOption {
+                name: def.name,
+                reason: e.reason,
+            },
+            None => crate::Error::InvalidOption {
+                name: "(unknown)",
+                reason: format!("no option `{}`", e.name),
+            },
+        }
+    }
+}
+
+fn millis(d: Duration) -> String {
+    d.as_millis().to_string()
+}
+
+/// Parses an integer, naming what was expected.
+fn int(value: &str) -> Result<i64, String> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| format!("`{value}` is not a whole number"))
+}
+
+fn non_negative(value: &str) -> Result<u64, String> {
+    let n = int(value)?;
+    u64::try_from(n).map_err(|_| format!("`{value}` is negative"))
+}
+
+/// A duration in ms where `special` (-1 or 0) means `None`.
+fn millis_or(value: &str, special: i64) -> Result<Option<Duration>, String> {
+    let n = int(value)?;
+    if n == special {
+        return Ok(None);
+    }
+    let ms = u64::try_from(n)
+        .map_err(|_| format!("`{value}` is negative (write {special} for none)"))?;
+    Ok(Some(Duration::from_millis(ms)))
+}
+
+fn flag(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!(
+            "`{value}` is not a boolean (write true, false, 1 or 0)"
+        )),
+    }
+}
+
 impl SocketOptions {
+    /// Sets the option `name` (a name of [`OPTIONS`]) from text in the table's unit: whole
+    /// milliseconds for durations, -1 for libzmq's "unlimited"/"forever", `true`/`false` (or
+    /// 1/0) for flags. The value is checked as [`validate`](Self::validate) checks it; on an
+    /// error nothing changes and the error names the option.
+    ///
+    /// ```
+    /// use actormq::SocketOptions;
+    /// use std::time::Duration;
+    ///
+    /// let mut o = SocketOptions::default();
+    /// o.set("linger", "500").unwrap();
+    /// o.set("maxmsgsize", "-1").unwrap();
+    /// assert_eq!(o.linger, Some(Duration::from_millis(500)));
+    /// assert_eq!(o.maxmsgsize, None);
+    /// assert_eq!(o.get("linger").as_deref(), Some("500"));
+    /// assert!(o.set("sndhwm", "0").unwrap_err().to_string().contains("sndhwm"));
+    /// assert!(o.set("sndhwn", "5").unwrap_err().to_string().contains("sndhwn"));
+    /// ```
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), OptionError> {
+        let fail = |reason: String| OptionError {
+            name: name.to_string(),
+            reason,
+        };
+        let mut next = self.clone();
+        let o = &mut next;
+        let parsed: Result<(), String> = (|| {
+            match name {
+                "sndhwm" => o.sndhwm = non_negative(value)? as usize,
+                "rcvhwm" => o.rcvhwm = non_negative(value)? as usize,
+                "linger" => o.linger = millis_or(value, -1)?,
+                "reconnect_ivl" => o.reconnect_ivl = Duration::from_millis(non_negative(value)?),
+                "reconnect_ivl_max" => {
+                    o.reconnect_ivl_max = Duration::from_millis(non_negative(value)?)
+                }
+                "maxmsgsize" => {
+                    o.maxmsgsize = match int(value)? {
+                        -1 => None,
+                        _ => Some(non_negative(value)?),
+                    }
+                }
+                "routing_id" => o.routing_id = Bytes::copy_from_slice(value.as_bytes()),
+                "handshake_ivl" => o.handshake_ivl = Duration::from_millis(non_negative(value)?),
+                "req_relaxed" => o.req_relaxed = flag(value)?,
+                "req_correlate" => o.req_correlate = flag(value)?,
+                "router_mandatory" => o.router_mandatory = flag(value)?,
+                "router_handover" => o.router_handover = flag(value)?,
+                "xpub_verbose" => o.xpub_verbose = flag(value)?,
+                "heartbeat_ivl" => o.heartbeat_ivl = millis_or(value, 0)?,
+                "heartbeat_timeout" => o.heartbeat_timeout = millis_or(value, -1)?,
+                "heartbeat_ttl" => o.heartbeat_ttl = millis_or(value, 0)?,
+                _ => {
+                    let names: Vec<&str> = OPTIONS.iter().map(|d| d.name).collect();
+                    return Err(format!("no such option (options: {})", names.join(", ")));
+                }
+            }
+            Ok(())
+        })();
+        parsed.map_err(fail)?;
+        next.check(name).map_err(fail)?;
+        *self = next;
+        Ok(())
+    }
+
+    /// Sets the option `name` from a value of a graph file (a number, a boolean or a string),
+    /// as [`set`](Self::set) does from its text.
+    pub fn set_value(&mut self, name: &str, value: &serde_json::Value) -> Result<(), OptionError> {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            other => {
+                return Err(OptionError {
+                    name: name.to_string(),
+                    reason: format!("`{other}` is not a number, a boolean or a string"),
+                })
+            }
+        };
+        self.set(name, &text)
+    }
+
+    /// The value of the option `name` as text in the unit of [`OPTIONS`] (`None` for a name that
+    /// is not an option); [`set`](Self::set) reads it back to the same value.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let or = |d: Option<Duration>, none: &str| d.map_or_else(|| none.to_string(), millis);
+        Some(match name {
+            "sndhwm" => self.sndhwm.to_string(),
+            "rcvhwm" => self.rcvhwm.to_string(),
+            "linger" => or(self.linger, "-1"),
+            "reconnect_ivl" => millis(self.reconnect_ivl),
+            "reconnect_ivl_max" => millis(self.reconnect_ivl_max),
+            "maxmsgsize" => self
+                .maxmsgsize
+                .map_or_else(|| "-1".into(), |m| m.to_string()),
+            "routing_id" => String::from_utf8_lossy(&self.routing_id).into_owned(),
+            "handshake_ivl" => millis(self.handshake_ivl),
+            "req_relaxed" => self.req_relaxed.to_string(),
+            "req_correlate" => self.req_correlate.to_string(),
+            "router_mandatory" => self.router_mandatory.to_string(),
+            "router_handover" => self.router_handover.to_string(),
+            "xpub_verbose" => self.xpub_verbose.to_string(),
+            "heartbeat_ivl" => or(self.heartbeat_ivl, "0"),
+            "heartbeat_timeout" => or(self.heartbeat_timeout, "-1"),
+            "heartbeat_ttl" => or(self.heartbeat_ttl, "0"),
+            _ => return None,
+        })
+    }
+
     /// Checks the values, naming the first bad one.
     pub fn validate(&self) -> crate::Result<()> {
-        let bad = |name, reason: &str| {
-            Err(crate::Error::InvalidOption {
-                name,
-                reason: reason.into(),
-            })
-        };
-        if self.sndhwm == 0 {
-            return bad(
-                "sndhwm",
-                "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)",
-            );
-        }
-        if self.rcvhwm == 0 {
-            return bad(
-                "rcvhwm",
-                "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)",
-            );
-        }
-        if self.routing_id.len() > 255 {
-            return bad("routing_id", "must be at most 255 bytes");
-        }
-        if self.routing_id.first() == Some(&0) {
-            return bad(
-                "routing_id",
-                "must not start with a zero byte (reserved for generated ids)",
-            );
-        }
-        if self.reconnect_ivl.is_zero() {
-            return bad("reconnect_ivl", "must be more than zero");
-        }
-        if self.heartbeat_ivl.is_some_and(|d| d.is_zero()) {
-            return bad(
-                "heartbeat_ivl",
-                "must be more than zero (`None` turns PINGs off)",
-            );
-        }
-        if self.heartbeat_timeout.is_some_and(|d| d.is_zero()) {
-            return bad("heartbeat_timeout", "must be more than zero");
-        }
-        if self
-            .heartbeat_ttl
-            .is_some_and(|d| d.as_millis() > u128::from(u16::MAX) * 100)
-        {
-            return bad(
-                "heartbeat_ttl",
-                "must be at most 6553.5 s (a PING carries it in deciseconds, in 16 bits)",
-            );
+        for def in OPTIONS {
+            if let Err(reason) = self.check(def.name) {
+                return Err(crate::Error::InvalidOption {
+                    name: def.name,
+                    reason,
+                });
+            }
         }
         Ok(())
+    }
+
+    /// Checks the value of one option.
+    fn check(&self, name: &str) -> Result<(), String> {
+        const UNBOUNDED: &str =
+            "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)";
+        let bad = |reason: &str| Err(reason.to_string());
+        match name {
+            "sndhwm" if self.sndhwm == 0 => bad(UNBOUNDED),
+            "rcvhwm" if self.rcvhwm == 0 => bad(UNBOUNDED),
+            "routing_id" if self.routing_id.len() > 255 => bad("must be at most 255 bytes"),
+            "routing_id" if self.routing_id.first() == Some(&0) => {
+                bad("must not start with a zero byte (reserved for generated ids)")
+            }
+            "reconnect_ivl" if self.reconnect_ivl.is_zero() => bad("must be more than zero"),
+            "heartbeat_ivl" if self.heartbeat_ivl.is_some_and(|d| d.is_zero()) => {
+                bad("must be more than zero (`None` turns PINGs off)")
+            }
+            "heartbeat_timeout" if self.heartbeat_timeout.is_some_and(|d| d.is_zero()) => {
+                bad("must be more than zero")
+            }
+            "heartbeat_ttl"
+                if self
+                    .heartbeat_ttl
+                    .is_some_and(|d| d.as_millis() > u128::from(u16::MAX) * 100) =>
+            {
+                bad("must be at most 6553.5 s (a PING carries it in deciseconds, in 16 bits)")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The options the socket's pattern reads.
@@ -216,5 +502,125 @@ mod tests {
             .to_string()
             .contains("heartbeat_ivl"));
         assert!(SocketOptions::default().validate().is_ok());
+    }
+
+    /// A value other than the default for each option of the table.
+    fn other_value(name: &str) -> &'static str {
+        match name {
+            "sndhwm" => "7",
+            "rcvhwm" => "8",
+            "linger" => "250",
+            "reconnect_ivl" => "300",
+            "reconnect_ivl_max" => "9000",
+            "maxmsgsize" => "-1",
+            "routing_id" => "me",
+            "handshake_ivl" => "1500",
+            "req_relaxed" | "req_correlate" | "router_mandatory" | "router_handover"
+            | "xpub_verbose" => "true",
+            "heartbeat_ivl" => "1000",
+            "heartbeat_timeout" => "3000",
+            "heartbeat_ttl" => "5000",
+            other => panic!("option `{other}` of OPTIONS has no value in this test: add one"),
+        }
+    }
+
+    #[test]
+    fn the_table_covers_every_field_and_agrees_with_default() {
+        let defaults = SocketOptions::default();
+        let mut names: Vec<&str> = OPTIONS.iter().map(|d| d.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), OPTIONS.len(), "a name twice in OPTIONS");
+        let mut all = SocketOptions::default();
+        for def in OPTIONS {
+            assert_eq!(
+                defaults.get(def.name).as_deref(),
+                Some(def.default),
+                "{}",
+                def.name
+            );
+            // the default text reads back to the default
+            let mut o = SocketOptions::default();
+            o.set(def.name, def.default).unwrap();
+            assert_eq!(o, defaults, "{}", def.name);
+            // another value changes exactly this option, and reads back
+            let value = other_value(def.name);
+            o.set(def.name, value).unwrap();
+            assert_ne!(o, defaults, "{}", def.name);
+            assert_eq!(o.get(def.name).as_deref(), Some(value), "{}", def.name);
+            all.set(def.name, value).unwrap();
+        }
+        // Every field was changed by some entry of the table. The destructuring has no `..`:
+        // a new field fails to compile here until it is added to OPTIONS and to this test.
+        let SocketOptions {
+            sndhwm,
+            rcvhwm,
+            linger,
+            reconnect_ivl,
+            reconnect_ivl_max,
+            maxmsgsize,
+            routing_id,
+            handshake_ivl,
+            req_relaxed,
+            req_correlate,
+            router_mandatory,
+            router_handover,
+            xpub_verbose,
+            heartbeat_ivl,
+            heartbeat_timeout,
+            heartbeat_ttl,
+        } = all;
+        assert_ne!(sndhwm, defaults.sndhwm);
+        assert_ne!(rcvhwm, defaults.rcvhwm);
+        assert_ne!(linger, defaults.linger);
+        assert_ne!(reconnect_ivl, defaults.reconnect_ivl);
+        assert_ne!(reconnect_ivl_max, defaults.reconnect_ivl_max);
+        assert_ne!(maxmsgsize, defaults.maxmsgsize);
+        assert_ne!(routing_id, defaults.routing_id);
+        assert_ne!(handshake_ivl, defaults.handshake_ivl);
+        assert_ne!(req_relaxed, defaults.req_relaxed);
+        assert_ne!(req_correlate, defaults.req_correlate);
+        assert_ne!(router_mandatory, defaults.router_mandatory);
+        assert_ne!(router_handover, defaults.router_handover);
+        assert_ne!(xpub_verbose, defaults.xpub_verbose);
+        assert_ne!(heartbeat_ivl, defaults.heartbeat_ivl);
+        assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
+        assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
+        assert_eq!(OPTIONS.len(), 16, "one table entry per field");
+    }
+
+    #[test]
+    fn set_parses_units_and_rejects_bad_values_unchanged() {
+        let mut o = SocketOptions::default();
+        o.set("linger", "-1").unwrap();
+        assert_eq!(o.linger, None);
+        o.set("linger", "0").unwrap();
+        assert_eq!(o.linger, Some(Duration::ZERO));
+        o.set("heartbeat_ivl", "0").unwrap();
+        assert_eq!(o.heartbeat_ivl, None);
+        o.set("req_relaxed", "1").unwrap();
+        assert!(o.req_relaxed);
+        let before = o.clone();
+        for (name, value, says) in [
+            ("sndhwm", "0", "at least 1"),
+            ("sndhwm", "-3", "negative"),
+            ("linger", "soon", "whole number"),
+            ("reconnect_ivl", "0", "more than zero"),
+            ("heartbeat_ttl", "7000000", "6553.5 s"),
+            ("routing_id", "\0x", "zero byte"),
+            ("xpub_verbose", "yes", "boolean"),
+            ("nope", "1", "no such option"),
+        ] {
+            let e = o.set(name, value).unwrap_err();
+            assert_eq!(e.name, name);
+            assert!(e.reason.contains(says), "{name}={value}: {e}");
+            assert_eq!(o, before, "{name}={value} changed the options");
+        }
+        let e = o.set_value("sndhwm", &serde_json::json!([1])).unwrap_err();
+        assert!(e.to_string().contains("sndhwm"));
+        o.set_value("sndhwm", &serde_json::json!(5)).unwrap();
+        o.set_value("xpub_verbose", &serde_json::json!(true))
+            .unwrap();
+        assert_eq!((o.sndhwm, o.xpub_verbose), (5, true));
     }
 }

@@ -4,11 +4,9 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, DeriveInput, Ident, LitInt, LitStr, Token, Type};
 
-/// One endpoint as written: bind or connect, with its literal for error spans.
-pub struct Endpoint {
-    pub bind: bool,
-    pub value: String,
-}
+/// The endpoints of one socket, as parsed by the one parser of CZMQ's notation
+/// (`actormq_transports::parse_endpoint_list`).
+pub type Endpoint = actormq_transports::Attach;
 
 /// Everything an actor attribute may say.
 #[derive(Default)]
@@ -33,34 +31,29 @@ pub struct ActorAttr {
     pub tokens: Option<proc_macro2::TokenStream>,
 }
 
-fn endpoints(lit: &LitStr, bind: bool, into: &mut Vec<Endpoint>) -> syn::Result<()> {
+/// Which list a key holds: one whose direction the key gives (`bind`, `connect`), or one in
+/// CZMQ's notation for a socket type (`pull`, `push`: a bare endpoint does what CZMQ does for
+/// that type).
+enum Direction {
+    Given(bool),
+    Notation(actormq_transports::SocketType),
+}
+
+fn endpoints(lit: &LitStr, direction: Direction, into: &mut Vec<Endpoint>) -> syn::Result<()> {
     let text = lit.value();
-    for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (bind, ep) = match part.strip_prefix('@') {
-            Some(ep) => (true, ep),
-            None => match part.strip_prefix('>') {
-                Some(ep) => (false, ep),
-                None => (bind, part),
-            },
-        };
-        if !ep.contains("://") {
-            return Err(syn::Error::new(
-                lit.span(),
-                format!("`{ep}` is not an endpoint: write it as ZeroMQ does, e.g. \"tcp://localhost:5556\" or \"ipc:///tmp/feed\""),
-            ));
+    let parsed = match direction {
+        Direction::Given(bind) => actormq_transports::parse_endpoint_list_as(&text, bind),
+        Direction::Notation(socket_type) => {
+            actormq_transports::parse_endpoint_list(&text, socket_type)
         }
-        into.push(Endpoint {
-            bind,
-            value: ep.to_string(),
-        });
+    };
+    match parsed {
+        Ok(list) => {
+            into.extend(list);
+            Ok(())
+        }
+        Err(e) => Err(syn::Error::new(lit.span(), e.to_string())),
     }
-    if text.trim().is_empty() {
-        return Err(syn::Error::new(
-            lit.span(),
-            "empty endpoint: write e.g. \"tcp://localhost:5556\"",
-        ));
-    }
-    Ok(())
 }
 
 /// Parses the attribute named `name` (required): an optional message type first, then
@@ -108,9 +101,9 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
             })?;
             stream.parse::<Token![=]>()?;
             match key.to_string().as_str() {
-                "bind" | "connect" => endpoints(&stream.parse()?, key == "bind", &mut out.endpoints)?,
-                "pull" => endpoints(&stream.parse()?, false, &mut out.pull)?,
-                "push" => endpoints(&stream.parse()?, false, &mut out.push)?,
+                "bind" | "connect" => endpoints(&stream.parse()?, Direction::Given(key == "bind"), &mut out.endpoints)?,
+                "pull" => endpoints(&stream.parse()?, Direction::Notation(actormq_transports::SocketType::Pull), &mut out.pull)?,
+                "push" => endpoints(&stream.parse()?, Direction::Notation(actormq_transports::SocketType::Push), &mut out.push)?,
                 "prefix" => out.prefix = Some(stream.parse()?),
                 "concurrency" => {
                     let n: LitInt = stream.parse()?;

@@ -8,16 +8,15 @@ use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type
 
 use crate::attr::{self, ActorAttr, Endpoint};
 
+/// The attribute's endpoints as a list in CZMQ's notation, every item with an explicit `@` or
+/// `>` (checked here at compile time; parsed again by the same parser at run time).
 fn defaults(endpoints: &[Endpoint]) -> TokenStream {
-    let items = endpoints.iter().map(|e| {
-        let v = &e.value;
-        if e.bind {
-            quote!(::actormq::typed::Attach::Bind(::std::string::String::from(#v)))
-        } else {
-            quote!(::actormq::typed::Attach::Connect(::std::string::String::from(#v)))
-        }
-    });
-    quote!(&[#(#items),*])
+    let list = endpoints
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    quote!(#list)
 }
 
 /// The `impl Actor` around a setup future and what to do with its result.
@@ -138,7 +137,7 @@ pub fn subscriber(input: &DeriveInput) -> syn::Result<TokenStream> {
         quote!(::actormq::typed::OnDecodeError::Log)
     };
     let setup = quote! {
-        let endpoints = ::actormq::typed::endpoints_for(#name_str, "", #defaults);
+        let endpoints = ::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Sub, #defaults)?;
         let socket = ::actormq::Socket::new(::actormq::SocketType::Sub)?;
         ::actormq::typed::attach(&socket, &endpoints).await?;
         let sub = ::actormq::typed::Subscriber::<#msg>::new(socket, #prefix).await?;
@@ -215,7 +214,7 @@ pub fn publisher(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name_str = input.ident.to_string();
     let defaults = defaults(&a.endpoints);
     let setup = quote! {
-        let endpoints = ::actormq::typed::endpoints_for(#name_str, "", #defaults);
+        let endpoints = ::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Pub, #defaults)?;
         let socket = ::actormq::Socket::new(::actormq::SocketType::Pub)?;
         ::actormq::typed::attach(&socket, &endpoints).await?;
         ::actormq::Result::Ok(::actormq::typed::Publisher::<#msg>::new(socket))
@@ -237,7 +236,7 @@ pub fn publisher(input: &DeriveInput) -> syn::Result<TokenStream> {
 }
 
 pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
-    let example = "input = Task, output = Done, pull = \"tcp://localhost:5557\", push = \"tcp://localhost:5558\"";
+    let example = "input = Task, output = Done, pull = \">tcp://localhost:5557\", push = \"tcp://localhost:5558\"";
     let a = attr::parse(input, "worker", example)?;
     let inp = a.input.clone().ok_or_else(|| {
         attr::missing(
@@ -256,7 +255,7 @@ pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
     need_endpoints(
         &a,
         input,
-        "pull = \"tcp://localhost:5557\"",
+        "pull = \">tcp://localhost:5557\"",
         "input",
         &a.pull,
     )?;
@@ -272,9 +271,9 @@ pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
     let concurrency = a.concurrency.unwrap_or(1);
     let setup = quote! {
         let input = ::actormq::Socket::new(::actormq::SocketType::Pull)?;
-        ::actormq::typed::attach(&input, &::actormq::typed::endpoints_for(#name_str, "input", #pull)).await?;
+        ::actormq::typed::attach(&input, &::actormq::typed::endpoints_for(#name_str, "input", ::actormq::SocketType::Pull, #pull)?).await?;
         let output = ::actormq::Socket::new(::actormq::SocketType::Push)?;
-        ::actormq::typed::attach(&output, &::actormq::typed::endpoints_for(#name_str, "output", #push)).await?;
+        ::actormq::typed::attach(&output, &::actormq::typed::endpoints_for(#name_str, "output", ::actormq::SocketType::Push, #push)?).await?;
         ::actormq::Result::Ok((input, output))
     };
     let on_ready = quote! {
@@ -329,7 +328,7 @@ pub fn responder(input: &DeriveInput) -> syn::Result<TokenStream> {
     let defaults = defaults(&a.endpoints);
     let setup = quote! {
         let socket = ::actormq::Socket::new(::actormq::SocketType::Rep)?;
-        ::actormq::typed::attach(&socket, &::actormq::typed::endpoints_for(#name_str, "", #defaults)).await?;
+        ::actormq::typed::attach(&socket, &::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Rep, #defaults)?).await?;
         ::actormq::Result::Ok(socket)
     };
     let on_ready =

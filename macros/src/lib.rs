@@ -48,6 +48,11 @@ pub fn derive_subscriber(input: TokenStream) -> TokenStream {
 /// `#[derive(Worker)]` with `#[worker(input = Task, output = Done, pull = "...", push = "...",
 /// concurrency = 4)]`: an actor that pulls `Task`s, answers each in its
 /// `Handler<Work<Task, Done>>`, and pushes the `Done`s downstream.
+///
+/// `pull` and `push` are endpoint lists in CZMQ's notation (`@` binds, `>` connects) and a bare
+/// endpoint does what CZMQ does for the socket: the PULL socket binds, the PUSH socket connects.
+/// `bind = "..."` and `connect = "..."` of the other derives give the direction themselves.
+/// Every list is checked at compile time by `actormq_transports::parse_endpoint_list`.
 #[proc_macro_derive(Worker, attributes(worker))]
 pub fn derive_worker(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

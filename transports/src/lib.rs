@@ -13,6 +13,7 @@
 
 pub mod datagram;
 mod endpoint;
+mod endpoint_list;
 mod error;
 mod frame;
 mod pipe;
@@ -32,6 +33,7 @@ pub mod udp;
 
 pub use datagram::Datagrams;
 pub use endpoint::{Endpoint, Host, HostPort};
+pub use endpoint_list::{parse_endpoint_list, parse_endpoint_list_as, Attach};
 pub use error::{Error, Result};
 pub use frame::{Frame, Multipart};
 pub use pipe::{Pipe, PipeMsg};

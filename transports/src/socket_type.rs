@@ -106,6 +106,17 @@ impl SocketType {
         )
     }
 
+    /// Whether a bare endpoint (no `@` or `>`) of an endpoint list binds for this type: what
+    /// CZMQ's `zsock_new_<type>` does. PUB, XPUB, REP, ROUTER and PULL bind; SUB, XSUB, REQ,
+    /// DEALER, PUSH and PAIR connect. See [`parse_endpoint_list`](crate::parse_endpoint_list).
+    pub fn binds_by_default(self) -> bool {
+        use SocketType::*;
+        match self {
+            Pub | XPub | Rep | Router | Pull => true,
+            Sub | XSub | Req | Dealer | Push | Pair => false,
+        }
+    }
+
     /// Whether this type sends subscriptions upstream (SUB and XSUB).
     pub fn is_subscriber(self) -> bool {
         matches!(self, SocketType::Sub | SocketType::XSub)

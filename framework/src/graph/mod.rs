@@ -7,8 +7,8 @@
 //! ```toml
 //! [sockets.jobs]
 //! type = "pull"
-//! endpoints = "@tcp://*:5557"          # @ binds, > connects (bare: connects)
-//! options = { rcvhwm = 5000 }          # libzmq's option names
+//! endpoints = "@tcp://*:5557"          # @ binds, > connects (bare: as CZMQ for the type)
+//! options = { rcvhwm = 5000 }          # names and units of actormq::OPTIONS
 //!
 //! [actors.printer]
 //! kind = "log"                         # a built-in kind, or one registered from code

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::graph::spec::endpoints;
 use crate::graph::{ActorInstance, GraphSpec, Kinds};
 use crate::{Error, Result, Socket, SocketType};
 
@@ -28,19 +27,9 @@ pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
                         socket_type: SocketType::Pair,
                         reason: format!("{e}"),
                     })?;
-                let socket = Socket::with_options(socket_type, template.options.to_options())?;
-                for (bind, ep) in
-                    endpoints(&template.endpoints).map_err(|reason| Error::Refused {
-                        socket_type,
-                        reason,
-                    })?
-                {
-                    if bind {
-                        socket.bind(&ep).await?;
-                    } else {
-                        socket.connect(&ep).await?;
-                    }
-                }
+                let socket = Socket::with_options(socket_type, template.options.to_options()?)?;
+                let endpoints = crate::parse_endpoint_list(&template.endpoints, socket_type)?;
+                crate::typed::attach(&socket, &endpoints).await?;
                 all_sockets.push(socket.clone());
                 sockets.insert(role.clone(), socket);
             }

@@ -2,12 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::graph::Kinds;
-use crate::{Endpoint, SocketOptions, SocketType};
+use crate::{OptionError, SocketOptions, SocketType};
 
 /// A graph file that cannot be used: the file, the key and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,85 +38,33 @@ pub struct SocketSpec {
     /// `pub`, `sub`, `push`, `pull`, `req`, `rep`, `dealer`, `router`, `pair`, `xpub`, `xsub`.
     #[serde(rename = "type")]
     pub socket_type: String,
-    /// Comma-separated endpoints in CZMQ notation: `@` binds, `>` (or nothing) connects.
+    /// Comma-separated endpoints in CZMQ notation, read by
+    /// [`parse_endpoint_list`](crate::parse_endpoint_list): `@` binds, `>` connects, a bare
+    /// endpoint does what CZMQ does for the socket's type (PUB, XPUB, REP, ROUTER and PULL
+    /// bind; the others connect).
     pub endpoints: String,
     /// Socket options by libzmq's names.
     #[serde(default)]
     pub options: OptionsSpec,
 }
 
-/// Socket options by libzmq's names; times in milliseconds.
+/// Socket options by name → value, as written in the graph file (`options = { rcvhwm = 5000,
+/// linger = 500 }`). The names, units and defaults are those of the one table,
+/// [`OPTIONS`](crate::OPTIONS): durations in milliseconds, -1 where libzmq means "unlimited" or
+/// "forever". An option not given keeps [`SocketOptions::default`]'s value.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionsSpec {
-    /// `sndhwm`.
-    pub sndhwm: Option<usize>,
-    /// `rcvhwm`.
-    pub rcvhwm: Option<usize>,
-    /// `linger` in ms; -1 waits forever.
-    pub linger: Option<i64>,
-    /// `reconnect_ivl` in ms.
-    pub reconnect_ivl: Option<u64>,
-    /// `reconnect_ivl_max` in ms.
-    pub reconnect_ivl_max: Option<u64>,
-    /// `maxmsgsize` in bytes; -1 is unlimited.
-    pub maxmsgsize: Option<i64>,
-    /// `routing_id`.
-    pub routing_id: Option<String>,
-    /// `handshake_ivl` in ms.
-    pub handshake_ivl: Option<u64>,
-    /// `req_relaxed`.
-    pub req_relaxed: Option<bool>,
-    /// `req_correlate`.
-    pub req_correlate: Option<bool>,
-    /// `router_mandatory`.
-    pub router_mandatory: Option<bool>,
-    /// `router_handover`.
-    pub router_handover: Option<bool>,
-    /// `xpub_verbose`.
-    pub xpub_verbose: Option<bool>,
-    /// `heartbeat_ivl` in ms.
-    pub heartbeat_ivl: Option<u64>,
-    /// `heartbeat_timeout` in ms.
-    pub heartbeat_timeout: Option<u64>,
-    /// `heartbeat_ttl` in ms.
-    pub heartbeat_ttl: Option<u64>,
-}
+#[serde(transparent)]
+pub struct OptionsSpec(pub BTreeMap<String, serde_json::Value>);
 
 impl OptionsSpec {
-    /// The socket options these stand for.
-    pub fn to_options(&self) -> SocketOptions {
-        let d = SocketOptions::default();
-        let ms = Duration::from_millis;
-        SocketOptions {
-            sndhwm: self.sndhwm.unwrap_or(d.sndhwm),
-            rcvhwm: self.rcvhwm.unwrap_or(d.rcvhwm),
-            linger: match self.linger {
-                None => Some(Duration::from_secs(5)),
-                Some(l) if l < 0 => None,
-                Some(l) => Some(ms(l as u64)),
-            },
-            reconnect_ivl: self.reconnect_ivl.map(ms).unwrap_or(d.reconnect_ivl),
-            reconnect_ivl_max: self
-                .reconnect_ivl_max
-                .map(ms)
-                .unwrap_or(d.reconnect_ivl_max),
-            maxmsgsize: match self.maxmsgsize {
-                None => d.maxmsgsize,
-                Some(m) if m < 0 => None,
-                Some(m) => Some(m as u64),
-            },
-            routing_id: self.routing_id.clone().map(Into::into).unwrap_or_default(),
-            handshake_ivl: self.handshake_ivl.map(ms).unwrap_or(d.handshake_ivl),
-            req_relaxed: self.req_relaxed.unwrap_or(false),
-            req_correlate: self.req_correlate.unwrap_or(false),
-            router_mandatory: self.router_mandatory.unwrap_or(false),
-            router_handover: self.router_handover.unwrap_or(false),
-            xpub_verbose: self.xpub_verbose.unwrap_or(false),
-            heartbeat_ivl: self.heartbeat_ivl.map(ms),
-            heartbeat_timeout: self.heartbeat_timeout.map(ms),
-            heartbeat_ttl: self.heartbeat_ttl.map(ms),
+    /// The socket options these stand for: the defaults with each given option
+    /// [`set`](SocketOptions::set_value). An unknown name or a bad value is an error naming it.
+    pub fn to_options(&self) -> Result<SocketOptions, OptionError> {
+        let mut options = SocketOptions::default();
+        for (name, value) in &self.0 {
+            options.set_value(name, value)?;
         }
+        Ok(options)
     }
 }
 
@@ -141,25 +88,6 @@ pub struct ActorSpec {
     /// Settings of the kind.
     #[serde(default)]
     pub params: BTreeMap<String, serde_json::Value>,
-}
-
-/// Parses comma-separated endpoints in CZMQ notation into (bind?, endpoint).
-pub(crate) fn endpoints(list: &str) -> Result<Vec<(bool, Endpoint)>, String> {
-    let mut out = Vec::new();
-    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (bind, ep) = match item.strip_prefix('@') {
-            Some(ep) => (true, ep),
-            None => (false, item.strip_prefix('>').unwrap_or(item)),
-        };
-        out.push((bind, ep.parse::<Endpoint>().map_err(|e| e.to_string())?));
-    }
-    if out.is_empty() {
-        return Err(
-            "no endpoint (write e.g. \"@tcp://*:5557\" to bind or \">tcp://host:5557\" to connect)"
-                .into(),
-        );
-    }
-    Ok(out)
 }
 
 /// Loads a graph file (format from its extension: `.toml`, `.yaml`/`.yml`, `.json`), applies
@@ -207,13 +135,14 @@ pub fn load(path: &Path, kinds: &Kinds) -> Result<GraphSpec, GraphError> {
 
 fn check(spec: &GraphSpec, kinds: &Kinds) -> Result<(), (String, String)> {
     for (name, s) in &spec.sockets {
-        s.socket_type
+        let socket_type = s
+            .socket_type
             .parse::<SocketType>()
             .map_err(|e| (format!("sockets.{name}.type"), e.to_string()))?;
-        endpoints(&s.endpoints).map_err(|e| (format!("sockets.{name}.endpoints"), e))?;
+        crate::parse_endpoint_list(&s.endpoints, socket_type)
+            .map_err(|e| (format!("sockets.{name}.endpoints"), e.to_string()))?;
         s.options
             .to_options()
-            .validate()
             .map_err(|e| (format!("sockets.{name}.options"), e.to_string()))?;
     }
     if spec.actors.is_empty() {

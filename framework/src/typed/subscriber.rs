@@ -70,9 +70,9 @@ impl<T: DeserializeOwned + 'static> Subscriber<T> {
         match socket.socket_type() {
             SocketType::Sub => socket.subscribe(prefix.to_string()).await?,
             SocketType::XSub => {
-                let mut sub = vec![1u8];
-                sub.extend_from_slice(prefix.as_bytes());
-                socket.send(sub).await?;
+                socket
+                    .send(actormq_patterns::subscribe_message(prefix.as_bytes()))
+                    .await?
             }
             _ => {}
         }

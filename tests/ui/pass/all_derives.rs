@@ -26,7 +26,7 @@ impl Handler<Received<Reading>> for Dashboard {
 }
 
 #[derive(actormq::Worker)]
-#[worker(input = Reading, output = Reading, pull = "tcp://localhost:5557", push = "tcp://localhost:5558", concurrency = 8)]
+#[worker(input = Reading, output = Reading, pull = ">tcp://localhost:5557", push = "tcp://localhost:5558", concurrency = 8)]
 struct Relay;
 
 impl Handler<Work<Reading, Reading>> for Relay {
