@@ -1,24 +1,12 @@
 //! Datagram framing, sans-IO: one message per datagram, `[topic length][topic][body]`, the
 //! framing libzmq's UDP engine uses for RADIO/DISH (RFC 48). No handshake, no commands.
 
-use std::io;
-
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::{BoxFuture, Multipart};
+use crate::Multipart;
 
 /// Largest datagram sent or accepted, as in libzmq (`MAX_UDP_MSG`).
 pub const MAX_DATAGRAM: usize = 8192;
-
-/// A datagram socket as a transport yields it.
-pub trait Datagrams: Send + Sync + 'static {
-    /// Sends one datagram to the destination this end was connected to.
-    fn send<'a>(&'a self, datagram: &'a [u8]) -> BoxFuture<'a, io::Result<()>>;
-    /// Receives one datagram: its length in `buf` and where it came from.
-    fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, String)>>;
-    /// Whether this end sends (connected to a destination) rather than receives (bound).
-    fn is_sender(&self) -> bool;
-}
 
 /// Why a message cannot travel as one datagram, if it cannot.
 ///

@@ -1,23 +1,31 @@
-//! `inproc://name`: connections between sockets of one process, as [`Pipe`]s of whole messages.
+//! `inproc://name`: connections between sockets of one process, as message-level links.
+//!
+//! A connection is a pipe that carries only a [`Hello`] each way, then each side's [`Inbox`];
+//! from then on each socket delivers its batches straight into the other's inbox (no task, no
+//! channel between them), and the pipe stays open only to tell each end when the other goes.
+//! As in libzmq, a pipe holds the sender's `sndhwm` plus the receiver's `rcvhwm`.
 //!
 //! A name is bound by one socket at a time. Connecting to a name nobody has bound yet fails
 //! with "no socket is bound at inproc://name yet"; sockets retry connecting, and
 //! [`Transport::connectable`] tells them the moment the name is bound, so a connect may come
 //! before the bind (as in libzmq 4) without waiting out a reconnect interval.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::{BoxFuture, Endpoint, Error, Link, Listener, Pipe, Result, Transport, TransportKind};
+use crate::link::{Hello, Inbox, MessageLink, Outbox, Started, Wake};
+use crate::{
+    BoxFuture, Endpoint, Error, Link, Listener, Multipart, Result, Transport, TransportKind,
+};
 
 /// Pipe messages in flight per direction of an inproc connection: only the greeting, the
 /// attachment or a refusal ever travel through it.
 const PIPE_CAPACITY: usize = 4;
 
-type Acceptor = mpsc::UnboundedSender<(Pipe, String)>;
+type Acceptor = mpsc::UnboundedSender<(InprocLink, String)>;
 
 fn bindings() -> &'static Mutex<HashMap<String, Acceptor>> {
     static BINDINGS: OnceLock<Mutex<HashMap<String, Acceptor>>> = OnceLock::new();
@@ -57,7 +65,7 @@ pub struct InprocTransport;
 pub struct InprocBound {
     endpoint: Endpoint,
     name: String,
-    incoming: mpsc::UnboundedReceiver<(Pipe, String)>,
+    incoming: mpsc::UnboundedReceiver<(InprocLink, String)>,
     acceptor: Acceptor,
 }
 
@@ -81,7 +89,7 @@ impl Listener for InprocBound {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(Link, String)>> {
         Box::pin(async move {
             match self.incoming.recv().await {
-                Some((pipe, peer)) => Ok((Link::Pipe(pipe), peer)),
+                Some((link, peer)) => Ok((Link::Messages(Box::new(link)), peer)),
                 // cannot happen while we hold a sender ourselves
                 None => std::future::pending().await,
             }
@@ -143,11 +151,11 @@ impl Transport for InprocTransport {
                 ),
             };
             let acceptor = acceptor.ok_or_else(not_bound)?;
-            let (ours, theirs) = Pipe::pair(PIPE_CAPACITY);
+            let (ours, theirs) = InprocLink::pair();
             acceptor
                 .send((theirs, format!("inproc connection to {name}")))
                 .map_err(|_| not_bound())?;
-            Ok((Link::Pipe(ours), endpoint.to_string()))
+            Ok((Link::Messages(Box::new(ours)), endpoint.to_string()))
         })
     }
 
@@ -167,5 +175,122 @@ impl Transport for InprocTransport {
                 notified.await;
             }
         })
+    }
+}
+
+/// What travels through an inproc pipe: never a message.
+enum PipeMsg {
+    /// The sender's hello (first, from each side).
+    Hello(Hello),
+    /// The sender refuses the connection, and why.
+    Refused(String),
+    /// The sender's inbox for this connection: deliver into it from now on.
+    Attach(Arc<dyn Inbox>),
+}
+
+/// One end of an in-process connection.
+pub struct InprocLink {
+    tx: mpsc::Sender<PipeMsg>,
+    rx: mpsc::Receiver<PipeMsg>,
+}
+
+impl std::fmt::Debug for InprocLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InprocLink").finish_non_exhaustive()
+    }
+}
+
+impl InprocLink {
+    /// Two connected ends.
+    fn pair() -> (InprocLink, InprocLink) {
+        let (atx, brx) = mpsc::channel(PIPE_CAPACITY);
+        let (btx, arx) = mpsc::channel(PIPE_CAPACITY);
+        (
+            InprocLink { tx: atx, rx: arx },
+            InprocLink { tx: btx, rx: brx },
+        )
+    }
+}
+
+/// Why the peer's end said what it said, or went, outside the greeting.
+fn unexpected(msg: Option<PipeMsg>, during: &str) -> String {
+    match msg {
+        Some(PipeMsg::Refused(reason)) => format!("peer refused the connection: {reason}"),
+        Some(PipeMsg::Hello(_)) => "protocol error: a second greeting".to_string(),
+        Some(PipeMsg::Attach(_)) => format!("handshake failed: an attachment {during}"),
+        None => "peer closed the connection".to_string(),
+    }
+}
+
+impl MessageLink for InprocLink {
+    fn handshake(&mut self, ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
+        Box::pin(async move {
+            let closed = || "peer closed the connection during the handshake".to_string();
+            self.tx
+                .send(PipeMsg::Hello(ours))
+                .await
+                .map_err(|_| closed())?;
+            match self.rx.recv().await {
+                Some(PipeMsg::Hello(theirs)) => Ok(theirs),
+                None => Err(closed()),
+                other => Err(unexpected(other, "before the greeting")),
+            }
+        })
+    }
+
+    fn refuse(&mut self, reason: String) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = self.tx.send(PipeMsg::Refused(reason)).await;
+        })
+    }
+
+    fn start(
+        self: Box<Self>,
+        inbox: Arc<dyn Inbox>,
+        wake: Wake,
+    ) -> BoxFuture<'static, std::result::Result<Started, String>> {
+        Box::pin(async move {
+            let InprocLink { tx, mut rx } = *self;
+            if tx.send(PipeMsg::Attach(inbox)).await.is_err() {
+                return Err("peer closed the connection".to_string());
+            }
+            let theirs = match rx.recv().await {
+                Some(PipeMsg::Attach(theirs)) => theirs,
+                other => return Err(unexpected(other, "twice")),
+            };
+            // when the peer's socket drains its inbox, ours hears of room
+            theirs.on_room(wake);
+            let driver = async move {
+                // keep our sender: dropping it tells the peer we are gone
+                let _tx = tx;
+                unexpected(rx.recv().await, "twice")
+            };
+            Ok(Started {
+                outbox: Arc::new(Direct(theirs)),
+                driver: Box::pin(driver),
+            })
+        })
+    }
+}
+
+/// Sending in-process: straight into the receiving socket's inbox, which holds up to the
+/// sender's `sndhwm` plus its own `rcvhwm`.
+struct Direct(Arc<dyn Inbox>);
+
+impl Outbox for Direct {
+    fn len(&self) -> usize {
+        self.0.len().saturating_sub(self.0.capacity())
+    }
+
+    fn room(&self, hwm: usize) -> usize {
+        (hwm + self.0.capacity()).saturating_sub(self.0.len())
+    }
+
+    fn send(&self, batch: &mut VecDeque<Multipart>, n: usize) {
+        self.0.deliver(batch, n);
+    }
+
+    fn want_room(&self, hwm: usize) -> bool {
+        self.0.want_room(hwm + self.0.capacity())
     }
 }

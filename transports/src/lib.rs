@@ -16,7 +16,7 @@ mod endpoint;
 mod endpoint_list;
 mod error;
 mod frame;
-mod pipe;
+pub mod link;
 mod socket_type;
 pub mod subscription;
 mod transport;
@@ -31,14 +31,13 @@ pub mod tcp;
 #[cfg(feature = "udp")]
 pub mod udp;
 
-pub use datagram::Datagrams;
 pub use endpoint::{Endpoint, Host, HostPort};
 pub use endpoint_list::{parse_endpoint_list, parse_endpoint_list_as, Attach};
 pub use error::{Error, Result};
 pub use frame::{Frame, Multipart};
-pub use pipe::{Pipe, PipeMsg};
+pub use link::{Hello, Inbox, Link, MessageLink, Outbox, Started, Wake};
 pub use socket_type::SocketType;
 pub use transport::{
-    register_transport, transport_for, BoxFuture, BoxedStream, Link, Listener, Stream, Transport,
+    register_transport, transport_for, BoxFuture, BoxedStream, Listener, Stream, Transport,
     TransportKind,
 };

@@ -44,7 +44,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::{Endpoint, Error, Result};
+use crate::{Endpoint, Error, Link, Result};
 
 /// A byte stream a transport yields: anything readable and writable.
 pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -67,26 +67,6 @@ pub enum TransportKind {
     /// Unreliable datagrams, one message each: publish/subscribe only (PUB connects to the
     /// destination, SUB binds to receive).
     Datagram,
-}
-
-/// One connection, as a transport yields it.
-pub enum Link {
-    /// A byte stream for ZMTP.
-    Stream(BoxedStream),
-    /// One end of an in-process pipe.
-    Pipe(crate::Pipe),
-    /// A datagram socket.
-    Datagram(Arc<dyn crate::Datagrams>),
-}
-
-impl std::fmt::Debug for Link {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Link::Stream(_) => "Link::Stream",
-            Link::Pipe(_) => "Link::Pipe",
-            Link::Datagram(_) => "Link::Datagram",
-        })
-    }
 }
 
 /// A bound endpoint that accepts connections.

@@ -12,34 +12,100 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 
-use crate::datagram::Datagrams;
+use std::collections::VecDeque;
+
+use crate::datagram;
+use crate::link::{Discard, Hello, Inbox, MessageLink, QueueOutbox, Started, Wake};
+use crate::subscription::subscribe_message;
 use crate::{
-    BoxFuture, Endpoint, Error, Host, HostPort, Link, Listener, Result, Transport, TransportKind,
+    BoxFuture, Endpoint, Error, Host, HostPort, Link, Listener, Multipart, Result, SocketType,
+    Transport, TransportKind,
 };
 
 /// The UDP transport.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UdpTransport;
 
-struct UdpEnd {
-    socket: UdpSocket,
+/// One end of a UDP "connection": a connected sender (PUB) or a bound receiver (SUB).
+struct UdpLink {
+    socket: Arc<UdpSocket>,
     sender: bool,
 }
 
-impl Datagrams for UdpEnd {
-    fn send<'a>(&'a self, datagram: &'a [u8]) -> BoxFuture<'a, io::Result<()>> {
-        Box::pin(async move { self.socket.send(datagram).await.map(|_| ()) })
+impl MessageLink for UdpLink {
+    /// No handshake on the wire: a sending end stands for a subscriber to everything, a
+    /// receiving end for a publisher.
+    fn handshake(&mut self, _ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
+        let peer = if self.sender {
+            SocketType::Sub
+        } else {
+            SocketType::Pub
+        };
+        Box::pin(async move { Ok(Hello::new(peer)) })
     }
 
-    fn recv<'a>(&'a self, buf: &'a mut [u8]) -> BoxFuture<'a, io::Result<(usize, String)>> {
+    fn start(
+        self: Box<Self>,
+        inbox: Arc<dyn Inbox>,
+        wake: Wake,
+    ) -> BoxFuture<'static, std::result::Result<Started, String>> {
         Box::pin(async move {
-            let (n, from) = self.socket.recv_from(buf).await?;
-            Ok((n, from.to_string()))
+            let UdpLink { socket, sender } = *self;
+            if sender {
+                // the "peer" subscribes to everything: the receivers filter
+                let mut all: VecDeque<Multipart> = [subscribe_message(b"")].into();
+                inbox.deliver(&mut all, 1);
+                let outbox = QueueOutbox::new(wake);
+                let driver = send_datagrams(socket, outbox.clone());
+                return Ok(Started {
+                    outbox,
+                    driver: Box::pin(driver),
+                });
+            }
+            Ok(Started {
+                outbox: Arc::new(Discard),
+                driver: Box::pin(receive_datagrams(socket, inbox)),
+            })
         })
     }
+}
 
-    fn is_sender(&self) -> bool {
-        self.sender
+/// Sends each queued message as one datagram.
+async fn send_datagrams(socket: Arc<UdpSocket>, outbox: Arc<QueueOutbox>) -> String {
+    loop {
+        for msg in outbox.next_batch().await {
+            match datagram::encode(&msg) {
+                Ok(bytes) => {
+                    if let Err(e) = socket.send(&bytes).await {
+                        tracing::debug!(error = %e, "datagram not sent");
+                    }
+                }
+                Err(reason) => tracing::warn!(%reason, "message not sent as a datagram"),
+            }
+        }
+    }
+}
+
+/// Delivers each datagram that decodes as a message; one that does not is logged and skipped.
+async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> String {
+    let mut buf = vec![0u8; datagram::MAX_DATAGRAM + 1];
+    let mut batch = VecDeque::with_capacity(1);
+    loop {
+        let (n, from) = match socket.recv_from(&mut buf).await {
+            Ok(got) => got,
+            Err(e) => return format!("receive error: {e}"),
+        };
+        match datagram::decode(&buf[..n]) {
+            Ok(msg) => {
+                batch.push_back(msg);
+                inbox.deliver(&mut batch, 1);
+                let cap = inbox.capacity();
+                if inbox.len() >= cap {
+                    inbox.room(cap).await;
+                }
+            }
+            Err(reason) => tracing::warn!(%from, %reason, "dropped a malformed datagram"),
+        }
     }
 }
 
@@ -97,8 +163,8 @@ impl Listener for UdpBound {
         Box::pin(async move {
             match self.socket.take() {
                 Some(socket) => {
-                    let link = Link::Datagram(Arc::new(UdpEnd {
-                        socket,
+                    let link = Link::Messages(Box::new(UdpLink {
+                        socket: Arc::new(socket),
                         sender: false,
                     }));
                     Ok((link, format!("datagrams to {}", self.endpoint)))
@@ -187,8 +253,8 @@ impl Transport for UdpTransport {
             }
             socket.connect(dest).await.map_err(io_err)?;
             Ok((
-                Link::Datagram(Arc::new(UdpEnd {
-                    socket,
+                Link::Messages(Box::new(UdpLink {
+                    socket: Arc::new(socket),
                     sender: true,
                 })),
                 dest.to_string(),

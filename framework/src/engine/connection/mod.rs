@@ -1,11 +1,11 @@
 //! The connection actor: one per live (or reconnecting) peer.
 //!
 //! It owns the link a transport yields and runs one session on it at a time: over a byte stream
-//! the ZMTP handshake, then a reader that decodes into the peer's inbound queue and a writer
-//! that drains its outbound queue into one buffer per batch and writes it with one call
-//! (`stream`); over an in-process pipe a greeting, then direct delivery between the two
-//! sockets' queues (`pipe`); over datagrams one message each (`datagram`). A connecting actor
-//! reconnects after a session ends, until its socket closes it.
+//! a ZMTP session, whose reader decodes into the peer's inbound queue and whose writer drains
+//! its outbound queue into one buffer per batch, written with one call (`stream`); over a
+//! message-level link the link's hello, then the link itself delivers into the inbound queue
+//! and takes batches through its outbox (`message`). A connecting actor reconnects after a
+//! session ends, until its socket closes it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use actormq_patterns::Peer;
-use actormq_transports::{transport_for, Endpoint, Link, Multipart};
+use actormq_transports::{transport_for, Endpoint, Link};
 use tracing::Instrument;
 
 use crate::engine::ctx::SocketInfo;
@@ -23,8 +23,7 @@ use crate::engine::queues::peer_out::PeerOut;
 use crate::engine::signals::{PeerReadable, PeerWritable};
 use crate::event::SocketEvent;
 
-mod datagram;
-mod pipe;
+mod message;
 mod stream;
 
 /// How a connection reaches its socket actor: one recipient per message it sends, so that the
@@ -232,8 +231,7 @@ impl Runner {
     async fn run_session(&self, link: Link, peer_addr: String) {
         let reason = match link {
             Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
-            Link::Pipe(pipe) => self.pipe_session(pipe, &peer_addr).await,
-            Link::Datagram(socket) => self.datagram_session(socket, &peer_addr).await,
+            Link::Messages(link) => self.message_session(link, &peer_addr).await,
         };
         self.current
             .lock()
@@ -253,7 +251,11 @@ impl Runner {
         peer_addr: &str,
     ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
         let out = Arc::new(PeerOut::new());
-        let inq = Arc::new(PeerIn::new());
+        let readable = self.socket.readable.clone();
+        let inq = Arc::new(PeerIn::new(
+            self.info.options.rcvhwm,
+            Arc::new(move || readable.do_send(PeerReadable)),
+        ));
         let peer_type = peer.socket_type;
         // Registered before the socket can route to it, so that a Close arriving from now on
         // flushes this queue instead of dropping the session.
@@ -283,27 +285,5 @@ impl Runner {
     fn leave(&self, out: &PeerOut) {
         out.close();
         self.socket.gone.do_send(PeerGone { id: self.id });
-    }
-}
-
-/// The next batch for a writer, or `None` once the socket closed the queue and it is drained.
-/// Tells the socket when the queue had been at its high-water mark.
-async fn next_batch(
-    runner: &Runner,
-    out: &PeerOut,
-) -> Option<std::collections::VecDeque<Multipart>> {
-    loop {
-        let (batch, before) = out.take_all();
-        if batch.is_empty() {
-            if out.is_closed() {
-                return None;
-            }
-            out.wake.notified().await;
-            continue;
-        }
-        if before >= runner.info.options.sndhwm {
-            runner.socket.writable.do_send(PeerWritable);
-        }
-        return Some(batch);
     }
 }

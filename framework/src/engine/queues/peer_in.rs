@@ -3,23 +3,35 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::thread::ThreadId;
 
-use actix::Recipient;
-use actormq_transports::Multipart;
+use actormq_transports::{BoxFuture, Inbox, Multipart, Wake};
 use tokio::sync::Notify;
 
-use crate::engine::pack::Segment;
+use crate::engine::pack::{segments, Segment};
 use crate::engine::queues::lock::lock;
-use crate::engine::signals::PeerWritable;
 
 /// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
 /// An in-process sender fills it directly, up to its own `sndhwm`, and is told when it drains
 /// below that.
+///
+/// It is the [`Inbox`] a message-level link delivers into; an in-process link hands it to the
+/// sending socket, which then delivers straight into it.
 pub(crate) struct PeerIn {
-    queue: Mutex<Inbox>,
+    queue: Mutex<Segments>,
+    /// A mirror of the queue's length, written under its lock, read without it.
     len: AtomicUsize,
+    /// Told when the queue falls below the mark: a reader paused there resumes.
     pub(crate) space: Notify,
-    sender: OnceLock<Recipient<PeerWritable>>,
+    /// The socket's `rcvhwm`.
+    rcvhwm: usize,
+    /// Tells the socket that receives from this queue that it turned non-empty.
+    readable: Wake,
+    /// The thread that socket runs on: small messages are packed only for a socket on another
+    /// thread (see [`crate::engine::pack`]).
+    thread: ThreadId,
+    /// An in-process sender's callback for room (see [`Inbox::want_room`]).
+    sender: OnceLock<Wake>,
     /// The in-process sender found this queue full and waits to hear of room: it is told once
     /// the queue is shorter than this (half its mark, so that it then moves a large batch
     /// rather than a message at a time), or 0 when nobody waits. Written and read under the
@@ -30,7 +42,7 @@ pub(crate) struct PeerIn {
 /// The messages of a [`PeerIn`], as the batches they came in (so that a batch is queued
 /// without copying it), oldest first; none is empty.
 #[derive(Default)]
-struct Inbox {
+struct Segments {
     segments: VecDeque<Segment>,
     /// Messages in all segments.
     len: usize,
@@ -39,7 +51,7 @@ struct Inbox {
     spare: Option<VecDeque<Multipart>>,
 }
 
-impl Inbox {
+impl Segments {
     fn push(&mut self, segment: Segment) {
         let n = segment.len();
         if n > 0 {
@@ -75,25 +87,24 @@ impl Inbox {
 }
 
 impl PeerIn {
-    pub(crate) fn new() -> Self {
+    /// An empty queue of a socket running on this thread, with the socket's `rcvhwm`; when a
+    /// link delivers into it and it was empty, it calls `readable`.
+    pub(crate) fn new(rcvhwm: usize, readable: Wake) -> Self {
         PeerIn {
             queue: Mutex::default(),
             len: AtomicUsize::new(0),
             space: Notify::new(),
+            rcvhwm,
+            readable,
+            thread: std::thread::current().id(),
             sender: OnceLock::new(),
             wake_below: AtomicUsize::new(0),
         }
     }
 
-    /// An in-process sender fills this queue directly: its socket is told when room appears
-    /// after it found the queue full.
-    pub(crate) fn set_sender(&self, socket: Recipient<PeerWritable>) {
-        let _ = self.sender.set(socket);
-    }
-
     /// The in-process sender found this queue at `hwm`: true when there is room after all,
     /// else the sender will be told when there is.
-    pub(crate) fn want_room(&self, hwm: usize) -> bool {
+    fn want_room_below(&self, hwm: usize) -> bool {
         let q = lock(&self.queue);
         if q.len < hwm {
             return true;
@@ -117,8 +128,8 @@ impl PeerIn {
             self.space.notify_one();
         }
         if wake_sender {
-            if let Some(socket) = self.sender.get() {
-                socket.do_send(PeerWritable);
+            if let Some(wake) = self.sender.get() {
+                wake();
             }
         }
     }
@@ -196,13 +207,49 @@ impl PeerIn {
     }
 }
 
+impl Inbox for PeerIn {
+    /// Packs runs of small messages when the receiving socket runs on another thread than the
+    /// deliverer (see [`crate::engine::pack`]); hands back an emptied buffer for the next batch
+    /// when the batch went whole.
+    fn deliver(&self, batch: &mut VecDeque<Multipart>, n: usize) {
+        let elsewhere = self.thread != std::thread::current().id();
+        if self.push_segments(segments(batch, n, elsewhere)) {
+            (self.readable)();
+        }
+        if batch.capacity() == 0 {
+            // the batch went whole: carry on in one of this queue's emptied buffers
+            *batch = self.take_spare().unwrap_or_default();
+        }
+    }
+
+    fn len(&self) -> usize {
+        PeerIn::len(self)
+    }
+
+    fn capacity(&self) -> usize {
+        self.rcvhwm
+    }
+
+    fn room(&self, limit: usize) -> BoxFuture<'_, ()> {
+        Box::pin(self.wait_below(limit))
+    }
+
+    fn want_room(&self, limit: usize) -> bool {
+        self.want_room_below(limit)
+    }
+
+    fn on_room(&self, wake: Wake) {
+        let _ = self.sender.set(wake);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn peer_in_counts() {
-        let q = PeerIn::new();
+        let q = PeerIn::new(3, std::sync::Arc::new(|| {}));
         assert!(q.push_batch(vec![Multipart::from("a"), Multipart::from("b")]));
         assert!(!q.push_batch(vec![Multipart::from("c")]));
         assert_eq!(q.len(), 3);

@@ -1,60 +1,25 @@
-//! Socket actor → one connection: what is queued toward a peer, or for an attached in-process
-//! peer, delivered straight into its socket's inbound queue.
+//! Socket actor → one connection: what is queued toward a peer for its connection's writer
+//! (a ZMTP stream), or, once a message-level link started, handed straight to the link's
+//! [`Outbox`] (for an in-process peer: its socket's inbound queue).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use actix::Recipient;
-use actormq_transports::Multipart;
+use actormq_transports::{Multipart, Outbox};
 use tokio::sync::Notify;
 
-use crate::engine::pack::segments;
 use crate::engine::queues::lock::lock;
-use crate::engine::queues::peer_in::PeerIn;
-use crate::engine::signals::PeerReadable;
 
-/// Where an in-process connection delivers: the receiving socket's inbound queue for this
-/// peer, and that socket, to wake when the queue turns non-empty.
-pub(crate) struct Direct {
-    pub(crate) inbox: Arc<PeerIn>,
-    pub(crate) socket: Recipient<PeerReadable>,
-    /// The receiving socket's `rcvhwm`: as in libzmq, an in-process pipe holds the sender's
-    /// `sndhwm` plus the receiver's `rcvhwm`.
-    pub(crate) rcvhwm: usize,
-    /// The thread the receiving socket runs on. Small messages are packed only for a socket on
-    /// another thread: on the sender's own thread, freeing them there costs nothing extra.
-    pub(crate) thread: std::thread::ThreadId,
-}
-
-impl Direct {
-    /// Whether the receiving socket runs on another thread than the caller.
-    fn elsewhere(&self) -> bool {
-        self.thread != std::thread::current().id()
-    }
-}
-
-/// Delivers messages into an in-process peer's inbound queue, small ones packed (see
-/// [`crate::engine::pack`]), and wakes its socket when the queue was empty.
-fn deliver(direct: &Direct, msgs: impl IntoIterator<Item = Multipart>) {
-    let mut msgs: VecDeque<Multipart> = msgs.into_iter().collect();
-    let n = msgs.len();
-    if direct
-        .inbox
-        .push_segments(segments(&mut msgs, n, direct.elsewhere()))
-    {
-        direct.socket.do_send(PeerReadable);
-    }
-}
-
-/// Socket actor → one connection's writer; or, for an in-process connection once attached,
-/// straight into the receiving socket's inbound queue.
+/// Socket actor → one connection's writer; or, once a message-level link started, straight
+/// into the link's outbox.
 pub(crate) struct PeerOut {
     queue: Mutex<VecDeque<Multipart>>,
     len: AtomicUsize,
     pub(crate) wake: Notify,
     closed: AtomicBool,
-    direct: OnceLock<Direct>,
+    /// The started message-level link's outbox: every batch goes there, not to the queue.
+    direct: OnceLock<Arc<dyn Outbox>>,
 }
 
 impl PeerOut {
@@ -68,38 +33,40 @@ impl PeerOut {
         }
     }
 
-    /// Messages queued toward the peer: for a direct connection, what its inbound queue holds.
+    /// Messages queued toward the peer (for a started link: as its outbox counts them).
     pub(crate) fn len(&self) -> usize {
         match self.direct.get() {
-            Some(direct) => direct.inbox.len().saturating_sub(direct.rcvhwm),
+            Some(outbox) => outbox.len(),
             None => self.len.load(Ordering::Acquire),
         }
     }
 
     /// The socket found this peer full: true when there is room after all; otherwise the
-    /// socket hears `PeerWritable` when there is (from the writer, or for an in-process peer
-    /// from its socket's pops).
+    /// socket hears `PeerWritable` when there is (from the writer, or from the link).
     pub(crate) fn want_room(&self, hwm: usize) -> bool {
         match self.direct.get() {
-            Some(direct) => direct.inbox.want_room(hwm + direct.rcvhwm),
+            Some(outbox) => outbox.want_room(hwm),
             None => false,
         }
     }
 
-    /// From now on deliver straight into the peer's inbound queue, starting with what waits
+    /// From now on hand every batch to a started link's outbox, starting with what waits
     /// here. Done under this queue's lock, so no batch can overtake another.
-    pub(crate) fn go_direct(&self, direct: Direct) {
+    pub(crate) fn go_direct(&self, outbox: Arc<dyn Outbox>) {
         let mut q = lock(&self.queue);
-        let pending = std::mem::take(&mut *q);
+        let mut pending = std::mem::take(&mut *q);
         self.len.store(0, Ordering::Release);
-        deliver(&direct, pending);
-        let _ = self.direct.set(direct);
+        let n = pending.len();
+        outbox.send(&mut pending, n);
+        let _ = self.direct.set(outbox);
     }
 
     pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Multipart>) {
         let mut q = lock(&self.queue);
-        if let Some(direct) = self.direct.get() {
-            deliver(direct, items);
+        if let Some(outbox) = self.direct.get() {
+            let mut batch: VecDeque<Multipart> = items.into_iter().collect();
+            let n = batch.len();
+            outbox.send(&mut batch, n);
             return;
         }
         q.extend(items);
@@ -112,23 +79,13 @@ impl PeerOut {
         }
     }
 
-    /// Moves messages from the front of `batch` while this peer stays under `hwm` (for an
-    /// in-process peer: `hwm` plus its `rcvhwm`), under one lock and with one wake-up.
+    /// Moves messages from the front of `batch` while this peer stays under `hwm` (for a
+    /// started link: as much as its outbox has room for), under one lock and with one wake-up.
     pub(crate) fn take_from(&self, batch: &mut VecDeque<Multipart>, hwm: usize) {
         let mut q = lock(&self.queue);
-        if let Some(direct) = self.direct.get() {
-            let room = (hwm + direct.rcvhwm).saturating_sub(direct.inbox.len());
-            let n = room.min(batch.len());
-            if direct
-                .inbox
-                .push_segments(segments(batch, n, direct.elsewhere()))
-            {
-                direct.socket.do_send(PeerReadable);
-            }
-            if batch.capacity() == 0 {
-                // the batch went whole: carry on in one of the peer's emptied buffers
-                *batch = direct.inbox.take_spare().unwrap_or_default();
-            }
+        if let Some(outbox) = self.direct.get() {
+            let n = outbox.room(hwm).min(batch.len());
+            outbox.send(batch, n);
             return;
         }
         let n = hwm.saturating_sub(q.len()).min(batch.len());
