@@ -7,9 +7,52 @@
 //! [`encode_message`] / [`encode_command`] write frames into a buffer. The connection that
 //! drives them only moves bytes.
 //!
-//! Where libzmq differs from the RFC text we follow libzmq (see `shared/zmtp-notes.md`): the
-//! greeting and READY are sent at once without waiting for the peer, padding is not
-//! validated, property names are emitted with their exact casing and matched case-insensitively.
+//! # Where libzmq differs from the RFCs
+//!
+//! Our peers run libzmq, so where libzmq and the RFC text (23/ZMTP 3.0, 37/ZMTP 3.1,
+//! 29/PUBSUB) disagree, we do what libzmq does. Each point below was checked against the bytes
+//! libzmq 4.3 puts on the wire; the unit tests beside the code replay those captures.
+//!
+//! - **Send first, read later.** libzmq sends only the first 10 octets of its greeting, then
+//!   waits for ours before it sends the rest. A side that waits for the peer's 64 octets
+//!   before sending anything deadlocks against it. [`Session::new`] queues our whole greeting
+//!   and the mechanism's first commands at once.
+//! - **READY is not a client/server exchange.** RFC 37 has the client send READY and wait for
+//!   the server's. libzmq sends its READY right after the greeting on both sides, and so do we
+//!   ([`Mechanism::start`] runs before the peer has said anything).
+//! - **Greeting padding is not zeros.** libzmq puts its routing-id length plus one in octets
+//!   1-8, so [`Greeting::decode`] checks only the signature's first and last octets (the
+//!   session checks them as soon as they arrive, so that a peer that is not ZMTP is refused
+//!   early). Any version from 3.0 on is accepted, and anything from 3.1 on gets 3.1 behaviour.
+//!   libzmq up to 4.3.2 greets as 3.0.
+//! - **Property names are case-sensitive in libzmq.** The RFC says they are case-insensitive,
+//!   but libzmq ignores `identity` or `socket-type` in lower case. We write `Socket-Type` and
+//!   `Identity` exactly so, and read names in any case ([`Metadata::get`]). Socket-type *values*
+//!   are case-sensitive in libzmq too (`dealer` is not a type):
+//!   [`SocketType::from_wire`](crate::SocketType::from_wire).
+//! - **Identity only where libzmq sends it.** Only REQ, DEALER and ROUTER put `Identity` in
+//!   their READY ([`SocketType::sends_identity`](crate::SocketType::sends_identity)).
+//! - **libzmq refuses silently.** When it rejects our socket type, libzmq closes the
+//!   connection without an ERROR, after its own READY. We send ERROR when we refuse a peer,
+//!   and we report a close during the handshake as a likely refusal.
+//! - **A command's name is length-prefixed.** The RFC prose mentions a null separator. The
+//!   grammar and libzmq both use `name-len name data`, and so does [`Command::decode_body`].
+//! - **Subscriptions follow the peer's version.** libzmq picks its encoder from the minor
+//!   version the *peer* greeted with. A 3.1 peer gets SUBSCRIBE / CANCEL commands, and a 3.0
+//!   peer gets `0x01topic` / `0x00topic` messages. Its decoder accepts both forms from anyone.
+//!   The session does the same: a subscriber writes commands only to 3.1 peers, and a
+//!   publisher accepts both forms and hands the socket the message form
+//!   ([`crate::subscription`]).
+//! - **Heartbeats.** A PING's TTL is in tenths of a second, a PONG echoes at most 16 octets of
+//!   context, and any bytes from the peer count as a sign of life. libzmq sends PINGs even to
+//!   3.0 peers. We answer PINGs from anyone, but send none to a peer that greeted 3.0.
+//! - **Where we are stricter than libzmq.** libzmq ignores the reserved flag bits (7-3). The
+//!   [`Decoder`] refuses a frame that sets them, and checks every declared size against
+//!   `maxmsgsize` (summed over a message's frames) or [`MAX_COMMAND_SIZE`] before buffering
+//!   anything.
+//! - **UDP has no RFC.** libzmq's UDP engine defines the format: one datagram per message,
+//!   `[group length][group][body]`, with no greeting or commands. A datagram over 8192 octets
+//!   is dropped ([`crate::datagram`]).
 //!
 //! ```
 //! use actormq_transports::zmtp::{encode_message, Decoder, Inbound};
