@@ -31,7 +31,11 @@
 //!    sans-IO [`transports::zmtp::Session`] into one buffer and writes it to the
 //!    [`transports::Link::Stream`] a [`transports::Transport`] yielded. On the far side it
 //!    feeds the bytes to [`transports::zmtp::Session::handle_input`], which answers
-//!    heartbeats itself and yields whole messages.
+//!    heartbeats itself and yields whole messages. Over a message-level link
+//!    ([`transports::Link::Messages`]: `inproc://`, `udp://`, a user's own) the peer's queue
+//!    hands each batch to the link's [`transports::Outbox`] instead
+//!    (`framework/src/engine/connection/message.rs`), and the link delivers into step 6; over
+//!    `inproc://` the outbox *is* the other socket's inbound queue.
 //! 6. `framework/src/engine/queues/peer_in.rs`: each peer's inbound queue, `rcvhwm` deep
 //!    (reading pauses there).
 //! 7. `framework/src/engine/socket/pump.rs`: the socket actor fair-queues across peers
