@@ -36,7 +36,9 @@ pub(crate) struct Packed {
     payload: Bytes,
     /// Each frame's length, with [`MORE`] on all but a message's last.
     lens: Vec<u32>,
+    /// The index in `lens` of the next message's first frame.
     next: usize,
+    /// Messages not yet taken.
     msgs: usize,
 }
 

@@ -9,6 +9,7 @@ use actormq_transports::SocketType;
 #[derive(Debug)]
 pub(crate) struct Turn {
     socket_type: SocketType,
+    /// `req_relaxed`: a REQ may send again before the reply came.
     relaxed: bool,
     /// REQ: a request is out and its reply not yet received. REP: a request was received and
     /// not yet answered.

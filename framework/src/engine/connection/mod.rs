@@ -77,6 +77,7 @@ pub(crate) enum Origin {
 
 /// One peer connection.
 pub(crate) struct ConnectionActor {
+    /// This connection's id, also its peer's id in the socket's pattern.
     id: ConnId,
     socket: SocketPort,
     info: Arc<SocketInfo>,
@@ -176,7 +177,9 @@ struct Runner {
     id: ConnId,
     socket: SocketPort,
     info: Arc<SocketInfo>,
+    /// Shared with the actor: the outbound queue of the session in progress.
     current: Arc<Mutex<Option<Arc<PeerOut>>>>,
+    /// Shared with the actor: the socket asked this connection to close.
     closing: Arc<AtomicBool>,
 }
 

@@ -14,9 +14,13 @@ use crate::engine::queues::lock::lock;
 /// Socket actor → one connection's writer; or, once a message-level link started, straight
 /// into the link's outbox.
 pub(crate) struct PeerOut {
+    /// Messages for the connection's writer (a stream session), oldest first.
     queue: Mutex<VecDeque<Multipart>>,
+    /// A mirror of the queue's length, written under its lock, read without it.
     len: AtomicUsize,
+    /// Wakes the connection: messages were queued, or the queue was closed.
     pub(crate) wake: Notify,
+    /// The socket closed this queue: flush what is left, then end the connection.
     closed: AtomicBool,
     /// The started message-level link's outbox: every batch goes there, not to the queue.
     direct: OnceLock<Arc<dyn Outbox>>,

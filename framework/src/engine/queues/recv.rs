@@ -14,9 +14,11 @@ use crate::engine::queues::peer_in::PeerIn;
 /// Socket actor → application: messages ready to be received, already fair-queued.
 pub(crate) struct RecvQueue {
     queue: Mutex<VecDeque<(PeerId, Multipart)>>,
+    /// Wakes receiving applications: messages arrived, or the socket closed.
     data: Notify,
     /// Peers hold more than fitted: ask the socket actor to pump when this drains.
     pub(crate) backlog: AtomicBool,
+    /// The socket closed: receivers get `Closed` once the queue is empty.
     closed: AtomicBool,
 }
 

@@ -19,10 +19,13 @@ struct SendInner {
 /// Application → socket actor: the socket's send queue, `sndhwm` deep.
 pub(crate) struct SendQueue {
     inner: Mutex<SendInner>,
+    /// `sndhwm`: queued plus taken messages never exceed it.
     cap: usize,
+    /// Wakes senders waiting for room.
     space: Notify,
     /// A `Flush` is on its way to the socket actor.
     pub(crate) scheduled: AtomicBool,
+    /// No more sends are taken (the socket is closing or closed).
     closed: AtomicBool,
 }
 
