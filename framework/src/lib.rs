@@ -19,6 +19,7 @@
 //! # Ok::<(), actormq::Error>(())
 //! # }).unwrap();
 //! ```
+#![warn(missing_debug_implementations)]
 
 mod engine;
 mod error;
@@ -34,10 +35,10 @@ pub use actormq_patterns as patterns;
 pub use actormq_transports as transports;
 pub use actormq_transports::{parse_endpoint_list, Attach, Endpoint, Frame, Multipart, SocketType};
 pub use error::{Error, Result};
-pub use event::SocketEvent;
+pub use event::{DisconnectReason, SocketEvent};
 pub use options::{OptionDef, OptionError, SocketOptions, DEFAULT_MAXMSGSIZE, OPTIONS};
 pub use proxy::{proxy, Device, Proxy};
-pub use socket::Socket;
+pub use socket::{Socket, SocketSink};
 pub use typed::{Publisher, Received, Subscriber, Topic};
 
 /// What the derive macros' generated code uses; not part of the public API.

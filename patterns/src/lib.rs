@@ -19,6 +19,7 @@
 //! let targets: Vec<u64> = out.drain().map(|(peer, _)| peer).collect();
 //! assert_eq!(targets, [1, 2, 1, 2]);
 //! ```
+#![warn(missing_debug_implementations)]
 
 use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;

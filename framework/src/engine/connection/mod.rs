@@ -21,7 +21,7 @@ use crate::engine::messages::{Abort, Close, ConnId, ConnectionEnded, PeerGone, P
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
 use crate::engine::signals::{PeerReadable, PeerWritable};
-use crate::event::SocketEvent;
+use crate::event::{DisconnectReason, SocketEvent};
 
 mod datagram;
 mod pipe;
@@ -232,8 +232,11 @@ impl Runner {
     async fn run_session(&self, link: Link, peer_addr: String) {
         let reason = match link {
             Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
-            Link::Pipe(pipe) => self.pipe_session(pipe, &peer_addr).await,
-            Link::Datagram(socket) => self.datagram_session(socket, &peer_addr).await,
+            // these two still report their reasons as text
+            Link::Pipe(pipe) => DisconnectReason::from(self.pipe_session(pipe, &peer_addr).await),
+            Link::Datagram(socket) => {
+                DisconnectReason::from(self.datagram_session(socket, &peer_addr).await)
+            }
         };
         self.current
             .lock()
