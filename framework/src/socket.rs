@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actormq_patterns::PeerId;
+use actormq_patterns::{PeerId, Turn};
 use actormq_transports::{
     datagram, transport_for, Endpoint, Frame, Multipart, SocketType, TransportKind,
 };
@@ -20,7 +20,6 @@ use crate::engine::messages::{Bind, CloseSocket, Connect, Flush, Pump, SendNow, 
 use crate::engine::queues::recv::RecvQueue;
 use crate::engine::queues::send::{Pushed, SendQueue};
 use crate::engine::socket::SocketActor;
-use crate::engine::turn::Turn;
 use crate::event::SocketEvent;
 use crate::{Error, Result, SocketOptions};
 
@@ -28,6 +27,8 @@ struct Inner {
     addr: Addr<SocketActor>,
     shared: Arc<Shared>,
     info: Arc<SocketInfo>,
+    /// Whose turn it is (REQ, REP), taken from the pattern: the handle owns it, so that a call
+    /// out of turn fails at once, without a round trip to the actor.
     turn: Turn,
     /// Sends go through the actor and report the pattern's refusal (ROUTER with
     /// `router_mandatory`).
@@ -106,9 +107,13 @@ impl Socket {
             events,
             span,
         });
-        let pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
+        let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
+        // The one turn state: checked on this handle, where the application calls (a REQ's
+        // pattern hands its own over; the other types get a fresh one).
+        let turn = pattern
+            .take_turn()
+            .unwrap_or_else(|| Turn::new(socket_type, info.options.req_relaxed));
         let addr = SocketActor::new(info.clone(), shared.clone(), pattern).start();
-        let turn = Turn::new(socket_type, info.options.req_relaxed);
         let sync_send = socket_type == SocketType::Router && info.options.router_mandatory;
         Ok(Socket {
             inner: Arc::new(Inner {

@@ -36,6 +36,7 @@ mod req;
 mod router;
 mod sub;
 mod subscriptions;
+mod turn;
 mod xpub;
 mod xsub;
 
@@ -51,6 +52,7 @@ pub use req::Req;
 pub use router::Router;
 pub use sub::Sub;
 pub use subscriptions::Subscriptions;
+pub use turn::Turn;
 pub use xpub::XPub;
 pub use xsub::XSub;
 
@@ -190,6 +192,13 @@ pub trait Pattern: Send + 'static {
     /// listens to the peer it asked). Default: yes.
     fn accepts_from(&self, _peer: PeerId) -> bool {
         true
+    }
+
+    /// Hands the send/receive alternation over to the host (REQ), which from then on checks it
+    /// where the application calls (see [`Turn`]); the pattern no longer checks or advances it.
+    /// `None` for a type without a turn of its own (all but REQ), or once taken. Default: none.
+    fn take_turn(&mut self) -> Option<Turn> {
+        None
     }
 
     /// Subscribes to a topic prefix (SUB, XSUB). Default: not supported by this type.
