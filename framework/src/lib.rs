@@ -29,6 +29,7 @@ mod options;
 pub mod proxy;
 mod socket;
 pub mod typed;
+mod typed_socket;
 
 pub use actormq_macros::{Publisher, Responder, Subscriber, Topic, Worker};
 pub use actormq_patterns as patterns;
@@ -40,6 +41,10 @@ pub use options::{OptionDef, OptionError, SocketOptions, DEFAULT_MAXMSGSIZE, OPT
 pub use proxy::{proxy, Device, Proxy};
 pub use socket::{Socket, SocketSink};
 pub use typed::{Publisher, Received, Subscriber, Topic};
+pub use typed_socket::{
+    kind, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,
+    RouterSocket, SubSocket, TypedSocket, XPubSocket, XSubSocket,
+};
 
 /// What the derive macros' generated code uses; not part of the public API.
 #[doc(hidden)]
