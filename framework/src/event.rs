@@ -168,3 +168,52 @@ impl From<String> for DisconnectReason {
         DisconnectReason::Other(text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actormq_transports::zmtp::ProtocolError;
+
+    #[test]
+    fn disconnect_reasons_read_as_the_text_they_replace() {
+        let cases = [
+            (DisconnectReason::ClosedBySocket, "closed by the socket"),
+            (DisconnectReason::PeerClosed, "peer closed the connection"),
+            (
+                DisconnectReason::PeerClosedDuringHandshake(SocketType::Pub),
+                "peer closed the connection during the handshake (libzmq does this when it refuses our socket type, PUB)",
+            ),
+            (
+                DisconnectReason::ReadError { during_handshake: false, error: "reset".into() },
+                "read error: reset",
+            ),
+            (
+                DisconnectReason::WriteError { during_handshake: true, error: "pipe".into() },
+                "write error during handshake: pipe",
+            ),
+            (
+                CloseReason::Refused("routing id in use".into()).into(),
+                "refused by the socket: routing id in use",
+            ),
+            (
+                DisconnectReason::PeerRefused("no".into()),
+                "peer refused the connection: no",
+            ),
+            (DisconnectReason::from("anything".to_string()), "anything"),
+        ];
+        for (reason, text) in cases {
+            assert_eq!(reason.to_string(), text);
+        }
+        let failed: DisconnectReason =
+            CloseReason::HandshakeFailed(ProtocolError::BadSignature { got: [0x47, 0x50] }).into();
+        assert!(failed
+            .to_string()
+            .starts_with("handshake failed: not a ZMTP peer"));
+        assert!(failed.is_protocol_failure());
+        assert!(!DisconnectReason::PeerClosed.is_protocol_failure());
+        assert!(
+            DisconnectReason::from("protocol error: a second greeting".to_string())
+                .is_protocol_failure()
+        );
+    }
+}
