@@ -309,11 +309,7 @@ fn patterns_work_unchanged_over_a_users_message_level_transport() {
     run(30, async {
         // PUSH/PULL with small high-water marks: 3000 messages only get through if the
         // link's outbox and the inbox push back and wake the sender when room returns
-        let small = SocketOptions {
-            sndhwm: 10,
-            rcvhwm: 10,
-            ..Default::default()
-        };
+        let small = SocketOptions::default().sndhwm(10).rcvhwm(10);
         let pull = Socket::with_options(SocketType::Pull, small.clone()).unwrap();
         pull.bind("chan://work").await.unwrap();
         let push = Socket::with_options(SocketType::Push, small).unwrap();

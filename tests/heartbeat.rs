@@ -36,11 +36,9 @@ fn a_peer_that_stops_answering_is_dropped_after_heartbeat_timeout() {
     run(10, async move {
         let dealer = Socket::with_options(
             SocketType::Dealer,
-            SocketOptions {
-                heartbeat_ivl: ms(50),
-                heartbeat_timeout: ms(200),
-                ..Default::default()
-            },
+            SocketOptions::default()
+                .heartbeat_ivl(ms(50))
+                .heartbeat_timeout(ms(200)),
         )
         .unwrap();
         let mut monitor = dealer.monitor();
@@ -55,11 +53,9 @@ fn a_peer_that_stops_answering_is_dropped_after_heartbeat_timeout() {
 
 #[test]
 fn a_peer_whose_pings_carry_a_ttl_is_dropped_when_it_falls_silent() {
-    let peer = SocketOptions {
-        heartbeat_ivl: ms(50),
-        heartbeat_ttl: ms(300),
-        ..Default::default()
-    };
+    let peer = SocketOptions::default()
+        .heartbeat_ivl(ms(50))
+        .heartbeat_ttl(ms(300));
     let ep = hung_router(peer, Duration::from_millis(200));
     run(10, async move {
         // no heartbeat options of our own: the peer's TTL alone decides
@@ -88,12 +84,10 @@ fn libzmq_answers_our_pings_and_the_quiet_connection_stays() {
         });
         let dealer = Socket::with_options(
             SocketType::Dealer,
-            SocketOptions {
-                heartbeat_ivl: ms(50),
-                heartbeat_timeout: ms(300),
-                heartbeat_ttl: ms(1000),
-                ..Default::default()
-            },
+            SocketOptions::default()
+                .heartbeat_ivl(ms(50))
+                .heartbeat_timeout(ms(300))
+                .heartbeat_ttl(ms(1000)),
         )
         .unwrap();
         let mut monitor = dealer.monitor();

@@ -99,10 +99,7 @@ fn rep_for_libzmq_req() {
 fn dealer_with_identity_to_libzmq_router() {
     for side in SIDES {
         run(30, async move {
-            let opts = SocketOptions {
-                routing_id: Bytes::from("ours"),
-                ..Default::default()
-            };
+            let opts = SocketOptions::default().routing_id(Bytes::from("ours"));
             let dealer = Socket::with_options(SocketType::Dealer, opts).unwrap();
             let ep = endpoint(side, &dealer).await;
             let seen_id = libzmq(move |ctx| {

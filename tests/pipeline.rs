@@ -138,10 +138,7 @@ fn connect_before_bind_and_reconnect_after_restart() {
 #[test]
 fn push_waits_at_its_high_water_mark_with_no_peer() {
     run(10, async {
-        let opts = SocketOptions {
-            sndhwm: 5,
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().sndhwm(5);
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         for i in 0..5 {
             push.try_send(format!("{i}")).unwrap();
@@ -193,10 +190,7 @@ fn close_delivers_what_is_queued_within_linger() {
     run(30, async {
         let pull = Socket::new(SocketType::Pull).unwrap();
         let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
-        let opts = SocketOptions {
-            linger: Some(std::time::Duration::from_secs(10)),
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().linger(Some(std::time::Duration::from_secs(10)));
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         push.connect(&ep).await.unwrap();
         for i in 0..20_000 {
@@ -217,10 +211,7 @@ fn close_delivers_what_is_queued_within_linger() {
 #[test]
 fn linger_bounds_close_when_no_peer_ever_takes_the_messages() {
     run(10, async {
-        let opts = SocketOptions {
-            linger: Some(std::time::Duration::from_millis(200)),
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().linger(Some(std::time::Duration::from_millis(200)));
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         push.connect(format!("tcp://127.0.0.1:{}", free_port()))
             .await

@@ -91,20 +91,11 @@ fn unsubscribe_stops_delivery_and_late_publishers_get_subscriptions() {
 #[test]
 fn pub_drops_for_a_subscriber_at_its_high_water_mark() {
     run(30, async {
-        let opts = SocketOptions {
-            sndhwm: 10,
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().sndhwm(10);
         let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
         let ep = publisher.bind("tcp://127.0.0.1:0").await.unwrap();
-        let sub = Socket::with_options(
-            SocketType::Sub,
-            SocketOptions {
-                rcvhwm: 10,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let sub =
+            Socket::with_options(SocketType::Sub, SocketOptions::default().rcvhwm(10)).unwrap();
         sub.connect(&ep).await.unwrap();
         sub.subscribe("").await.unwrap();
         sync_subscription(&publisher, &sub, "t").await;

@@ -107,11 +107,9 @@ fn req_round_robins_over_its_services() {
 #[test]
 fn lazy_pirate_gives_up_on_a_lost_reply_and_asks_elsewhere() {
     run(20, async {
-        let opts = SocketOptions {
-            req_relaxed: true,
-            req_correlate: true,
-            ..Default::default()
-        };
+        let opts = SocketOptions::default()
+            .req_relaxed(true)
+            .req_correlate(true);
         let req = Socket::with_options(SocketType::Req, opts).unwrap();
         let mut monitor = req.monitor();
         let ep = req.bind("tcp://127.0.0.1:0").await.unwrap();
@@ -227,10 +225,7 @@ fn router_addresses_dealers_by_the_identity_they_announce() {
         let ep = router.bind("tcp://127.0.0.1:0").await.unwrap();
         let mut dealers = BTreeMap::new();
         for name in ["alice", "bob"] {
-            let opts = SocketOptions {
-                routing_id: Bytes::from(name),
-                ..Default::default()
-            };
+            let opts = SocketOptions::default().routing_id(Bytes::from(name));
             let d = Socket::with_options(SocketType::Dealer, opts).unwrap();
             d.connect(&ep).await.unwrap();
             d.send(["hello from", name]).await.unwrap();
@@ -273,10 +268,7 @@ fn router_addresses_dealers_by_the_identity_they_announce() {
 #[test]
 fn router_mandatory_reports_an_unknown_peer() {
     run(10, async {
-        let opts = SocketOptions {
-            router_mandatory: true,
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().router_mandatory(true);
         let router = Socket::with_options(SocketType::Router, opts).unwrap();
         let ep = router.bind("tcp://127.0.0.1:0").await.unwrap();
         let err = router.send(["ghost", "x"]).await.unwrap_err().to_string();
@@ -286,10 +278,7 @@ fn router_mandatory_reports_an_unknown_peer() {
         );
         let d = Socket::with_options(
             SocketType::Dealer,
-            SocketOptions {
-                routing_id: Bytes::from("d"),
-                ..Default::default()
-            },
+            SocketOptions::default().routing_id(Bytes::from("d")),
         )
         .unwrap();
         d.connect(&ep).await.unwrap();
@@ -305,10 +294,7 @@ fn a_duplicate_routing_id_is_refused_with_a_reason() {
     run(10, async {
         let router = Socket::new(SocketType::Router).unwrap();
         let ep = router.bind("tcp://127.0.0.1:0").await.unwrap();
-        let opts = SocketOptions {
-            routing_id: Bytes::from("same"),
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().routing_id(Bytes::from("same"));
         let first = Socket::with_options(SocketType::Dealer, opts.clone()).unwrap();
         first.connect(&ep).await.unwrap();
         first.send("1").await.unwrap();

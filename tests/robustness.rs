@@ -87,10 +87,7 @@ fn garbage_peers_are_dropped_with_a_reason_while_others_keep_working() {
 #[test]
 fn maxmsgsize_drops_the_connection_that_exceeds_it() {
     run(20, async {
-        let opts = SocketOptions {
-            maxmsgsize: Some(1000),
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().maxmsgsize(Some(1000));
         let pull = Socket::with_options(SocketType::Pull, opts).unwrap();
         let mut monitor = pull.monitor();
         let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
@@ -110,10 +107,7 @@ fn maxmsgsize_drops_the_connection_that_exceeds_it() {
 #[test]
 fn handshake_deadline_drops_a_silent_peer() {
     run(20, async {
-        let opts = SocketOptions {
-            handshake_ivl: Duration::from_millis(200),
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().handshake_ivl(Duration::from_millis(200));
         let pull = Socket::with_options(SocketType::Pull, opts).unwrap();
         let mut monitor = pull.monitor();
         let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();

@@ -401,10 +401,7 @@ fn inproc_connect_before_bind_double_bind_and_unknown_names() {
 fn inproc_connect_before_bind_completes_at_the_bind_not_at_the_next_retry() {
     run(10, async {
         // a reconnect interval far longer than the test may take
-        let opts = actormq::SocketOptions {
-            reconnect_ivl: Duration::from_secs(60),
-            ..Default::default()
-        };
+        let opts = actormq::SocketOptions::default().reconnect_ivl(Duration::from_secs(60));
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         let mut monitor = push.monitor();
         push.connect("inproc://bound-later").await.unwrap();
@@ -544,16 +541,10 @@ fn udp_multicast_through_the_loopback_interface() {
 fn inproc_high_water_marks_hold_and_release() {
     run(10, async {
         // an inproc pipe holds the sender's sndhwm plus the receiver's rcvhwm, as in libzmq
-        let pull_opts = actormq::SocketOptions {
-            rcvhwm: 10,
-            ..Default::default()
-        };
+        let pull_opts = actormq::SocketOptions::default().rcvhwm(10);
         let pull = Socket::with_options(SocketType::Pull, pull_opts).unwrap();
         pull.bind("inproc://hwm").await.unwrap();
-        let opts = actormq::SocketOptions {
-            sndhwm: 10,
-            ..Default::default()
-        };
+        let opts = actormq::SocketOptions::default().sndhwm(10);
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         let mut monitor = push.monitor();
         push.connect("inproc://hwm").await.unwrap();
@@ -586,10 +577,7 @@ fn inproc_high_water_marks_hold_and_release() {
 #[test]
 fn inproc_sender_full_before_the_peer_attaches_still_delivers_everything() {
     run(10, async {
-        let opts = actormq::SocketOptions {
-            sndhwm: 10,
-            ..Default::default()
-        };
+        let opts = actormq::SocketOptions::default().sndhwm(10);
         let push = Socket::with_options(SocketType::Push, opts).unwrap();
         push.connect("inproc://early-backlog").await.unwrap();
         // far more than the queues hold, queued before any peer exists

@@ -56,10 +56,7 @@ fn xpub_shows_first_subscriptions_and_last_cancels() {
 #[test]
 fn xpub_verbose_shows_every_subscription() {
     run(20, async {
-        let opts = SocketOptions {
-            xpub_verbose: true,
-            ..Default::default()
-        };
+        let opts = SocketOptions::default().xpub_verbose(true);
         let xpub = Socket::with_options(SocketType::XPub, opts).unwrap();
         let ep = xpub.bind("tcp://127.0.0.1:0").await.unwrap();
         for _ in 0..2 {

@@ -163,11 +163,7 @@ async fn throughput(
     } else {
         1000
     };
-    let opts = SocketOptions {
-        sndhwm: hwm,
-        rcvhwm: hwm,
-        ..SocketOptions::default()
-    };
+    let opts = SocketOptions::default().sndhwm(hwm).rcvhwm(hwm);
     let done = Arc::new(AtomicU64::new(0));
     let ep = spawn_receiver(
         recv_type,

@@ -32,10 +32,7 @@ fn set_options(opts: &mut SocketOptions, options: &[String]) -> Result<(), Strin
 
 /// A socket of `socket_type` with the command's linger and options.
 fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Result<Socket, String> {
-    let mut opts = SocketOptions {
-        xpub_verbose,
-        ..SocketOptions::default()
-    };
+    let mut opts = SocketOptions::default().xpub_verbose(xpub_verbose);
     opts.set("linger", &common.linger_ms.to_string())
         .map_err(err)?;
     set_options(&mut opts, &common.options)?;

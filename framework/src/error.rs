@@ -3,7 +3,10 @@
 use actormq_transports::SocketType;
 
 /// Errors a socket returns. Each names the socket type or endpoint and what went wrong.
+///
+/// Non-exhaustive: later versions may add variants, so match with a `_` arm.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An endpoint, transport or protocol error.
     #[error(transparent)]

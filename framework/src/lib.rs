@@ -63,6 +63,7 @@
 //! # Ok::<(), actormq::Error>(())
 //! # }).unwrap();
 //! ```
+#![warn(missing_debug_implementations)]
 
 mod engine;
 mod error;
@@ -72,17 +73,22 @@ mod options;
 pub mod proxy;
 mod socket;
 pub mod typed;
+mod typed_socket;
 
 pub use actormq_macros::{Publisher, Responder, Subscriber, Topic, Worker};
 pub use actormq_patterns as patterns;
 pub use actormq_transports as transports;
 pub use actormq_transports::{parse_endpoint_list, Attach, Endpoint, Frame, Multipart, SocketType};
 pub use error::{Error, Result};
-pub use event::SocketEvent;
+pub use event::{DisconnectReason, SocketEvent};
 pub use options::{OptionDef, OptionError, SocketOptions, DEFAULT_MAXMSGSIZE, OPTIONS};
 pub use proxy::{proxy, Device, Proxy};
-pub use socket::Socket;
+pub use socket::{Socket, SocketSink};
 pub use typed::{Publisher, Received, Subscriber, Topic};
+pub use typed_socket::{
+    kind, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,
+    RouterSocket, SubSocket, TypedSocket, XPubSocket, XSubSocket,
+};
 
 /// What the derive macros' generated code uses; not part of the public API.
 #[doc(hidden)]

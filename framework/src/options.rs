@@ -9,22 +9,28 @@ pub const DEFAULT_MAXMSGSIZE: u64 = 256 * 1024 * 1024;
 
 /// Options of one socket. Names and defaults follow libzmq (`zmq_setsockopt(3)`).
 ///
+/// Build one from [`SocketOptions::default`] with the chainable setters, each named after the
+/// field it sets and taking the field's type (the struct is `#[non_exhaustive]`, so that options
+/// can be added without breaking anyone: a struct literal does not compile outside this crate).
+/// The fields stay public to read and to assign. [`SocketOptions::set`] sets one by its libzmq
+/// name from text, as graph files and the command line do.
+///
 /// ```
 /// use actormq::SocketOptions;
 /// use std::time::Duration;
 ///
-/// let opts = SocketOptions { sndhwm: 10_000, linger: Some(Duration::from_millis(500)), ..Default::default() };
+/// let opts = SocketOptions::default().sndhwm(10_000).linger(Some(Duration::from_millis(500)));
+/// assert_eq!(opts.sndhwm, 10_000);
 /// assert_eq!(opts.rcvhwm, 1000);
 ///
 /// // PING every peer each second; drop one that answers nothing within 3 s
-/// let watched = SocketOptions {
-///     heartbeat_ivl: Some(Duration::from_secs(1)),
-///     heartbeat_timeout: Some(Duration::from_secs(3)),
-///     ..Default::default()
-/// };
+/// let watched = SocketOptions::default()
+///     .heartbeat_ivl(Some(Duration::from_secs(1)))
+///     .heartbeat_timeout(Some(Duration::from_secs(3)));
 /// assert!(watched.validate().is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SocketOptions {
     /// High-water mark of outbound messages per peer (and of the socket's own send queue).
     /// At the mark PUB drops for that peer; PUSH sends elsewhere or waits. Default 1000.
@@ -92,6 +98,49 @@ impl Default for SocketOptions {
             heartbeat_timeout: None,
             heartbeat_ttl: None,
         }
+    }
+}
+
+/// The chainable setters: `SocketOptions::default().sndhwm(10)`, one per field, named after it.
+macro_rules! setters {
+    ($($name:ident: $ty:ty;)*) => {
+        impl SocketOptions {
+            $(
+                #[doc = concat!("Sets [`SocketOptions::", stringify!($name), "`] (chainable).")]
+                #[must_use]
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    sndhwm: usize;
+    rcvhwm: usize;
+    linger: Option<Duration>;
+    reconnect_ivl: Duration;
+    reconnect_ivl_max: Duration;
+    maxmsgsize: Option<u64>;
+    handshake_ivl: Duration;
+    req_relaxed: bool;
+    req_correlate: bool;
+    router_mandatory: bool;
+    router_handover: bool;
+    xpub_verbose: bool;
+    heartbeat_ivl: Option<Duration>;
+    heartbeat_timeout: Option<Duration>;
+    heartbeat_ttl: Option<Duration>;
+}
+
+impl SocketOptions {
+    /// Sets [`SocketOptions::routing_id`] (chainable): `SocketOptions::default().routing_id("alice")`.
+    #[must_use]
+    pub fn routing_id(mut self, value: impl Into<Bytes>) -> Self {
+        self.routing_id = value.into();
+        self
     }
 }
 

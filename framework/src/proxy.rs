@@ -65,7 +65,7 @@ pub struct ProxyStatistics {
     pub capture_dropped: u64,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Counters {
     front_msgs: AtomicU64,
     front_bytes: AtomicU64,
@@ -75,26 +75,27 @@ struct Counters {
 }
 
 /// Stop forwarding until [`Resume`].
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Pause;
 
 /// Forward again after [`Pause`].
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Resume;
 
 /// Stop the proxy for good.
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Terminate;
 
 /// Ask for the [`ProxyStatistics`].
-#[derive(Message)]
+#[derive(Debug, Message)]
 #[rtype(result = "ProxyStatistics")]
 pub struct Statistics;
 
 /// The proxy actor. Steer it with [`Pause`], [`Resume`], [`Terminate`] and [`Statistics`].
+#[derive(Debug)]
 pub struct Proxy {
     sockets: Option<(Socket, Socket, Option<Socket>)>,
     state: watch::Sender<ProxyState>,

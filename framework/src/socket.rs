@@ -4,11 +4,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use actormq_patterns::PeerId;
+use actormq_patterns::{PeerId, Turn};
 use actormq_transports::{
     datagram, transport_for, Endpoint, Frame, Multipart, SocketType, TransportKind,
 };
-use futures_util::Stream;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_util::{Sink, Stream};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::engine::ctx::{next_id, Shared, SocketInfo};
@@ -16,7 +20,6 @@ use crate::engine::messages::{Bind, CloseSocket, Connect, Flush, Pump, SendNow, 
 use crate::engine::queues::recv::RecvQueue;
 use crate::engine::queues::send::{Pushed, SendQueue};
 use crate::engine::socket::SocketActor;
-use crate::engine::turn::Turn;
 use crate::event::SocketEvent;
 use crate::{Error, Result, SocketOptions};
 
@@ -24,6 +27,8 @@ struct Inner {
     addr: Addr<SocketActor>,
     shared: Arc<Shared>,
     info: Arc<SocketInfo>,
+    /// Whose turn it is (REQ, REP), taken from the pattern: the handle owns it, so that a call
+    /// out of turn fails at once, without a round trip to the actor.
     turn: Turn,
     /// Sends go through the actor and report the pattern's refusal (ROUTER with
     /// `router_mandatory`).
@@ -102,9 +107,13 @@ impl Socket {
             events,
             span,
         });
-        let pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
+        let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
+        // The one turn state: checked on this handle, where the application calls (a REQ's
+        // pattern hands its own over; the other types get a fresh one).
+        let turn = pattern
+            .take_turn()
+            .unwrap_or_else(|| Turn::new(socket_type, info.options.req_relaxed));
         let addr = SocketActor::new(info.clone(), shared.clone(), pattern).start();
-        let turn = Turn::new(socket_type, info.options.req_relaxed);
         let sync_send = socket_type == SocketType::Router && info.options.router_mandatory;
         Ok(Socket {
             inner: Arc::new(Inner {
@@ -336,13 +345,42 @@ impl Socket {
     }
 
     /// The inbound messages as a stream, for an actix actor's `StreamHandler`
-    /// (`ctx.add_stream(socket.stream())`) or any stream combinator. It ends when the socket
-    /// closes. The stream holds the socket open.
+    /// (`ctx.add_stream(socket.stream())`) or any stream combinator.
+    ///
+    /// Each item is the next message, as [`Socket::recv`] would return it. The stream ends
+    /// (yields `None`) when `recv` returns an error, and the only error `recv` returns to a
+    /// socket that may receive is [`Error::Closed`]: the socket was closed ([`Socket::close`],
+    /// or its last handle dropped) and every message received before that has been yielded.
+    /// Since the stream holds a handle, it keeps the socket open: dropping the other handles
+    /// does not end it, `close()` does. (On a REQ or REP the stream also ends at the first
+    /// receive out of turn, which `recv` refuses; a PUSH or PUB never receives, so its stream
+    /// never yields.)
     pub fn stream(&self) -> impl Stream<Item = Multipart> + Unpin + 'static {
         Box::pin(futures_util::stream::unfold(
             self.clone(),
             |socket| async move { socket.recv().await.ok().map(|msg| (msg, socket)) },
         ))
+    }
+
+    /// A [`Sink`] of [`Multipart`]s into this socket, for `futures::SinkExt` (`send_all`,
+    /// `feed`, `forward`). See [`SocketSink`].
+    pub fn sink(&self) -> SocketSink {
+        SocketSink {
+            socket: self.clone(),
+            waiting: None,
+            unsent: None,
+            closing: None,
+        }
+    }
+
+    /// A message the application may hand over now: the checks of [`Socket::try_send`].
+    fn sendable(&self, msg: &Multipart) -> Result<()> {
+        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
+        if self.inner.sync_send {
+            return Err(self
+                .refused("with router_mandatory, send with `send().await` to learn the outcome"));
+        }
+        self.check_datagram(msg)
     }
 
     /// Subscribes to messages whose first frame starts with `prefix` (SUB; `""` for all).
@@ -376,5 +414,149 @@ impl Socket {
         if self.inner.addr.send(CloseSocket(Some(tx))).await.is_ok() {
             let _ = rx.await;
         }
+    }
+}
+
+type Waiting = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A [`Sink`] of [`Multipart`]s into a socket, from [`Socket::sink`]: what
+/// `futures::SinkExt::send_all`, `feed` and `StreamExt::forward` need.
+///
+/// - `poll_ready` is the high-water mark's back-pressure: ready while the socket's send queue
+///   has room, pending while it is at `sndhwm` (a PUSH with no peer, or peers that take nothing)
+///   until a message leaves it, exactly when [`Socket::send`] would stop waiting.
+/// - `start_send` queues the message, with the checks of [`Socket::try_send`] (a REQ out of
+///   turn, a SUB, a ROUTER with `router_mandatory`, which must use `send().await`, are
+///   refused with their [`Error`]). If another handle of the socket took the room that
+///   `poll_ready` saw, the message is kept here and handed over at the next `poll_ready` or
+///   `poll_flush`: nothing is lost.
+/// - `poll_flush` is ready once every message given to the sink is in the socket's send queue.
+///   That is "handed to the socket", not "delivered": the socket's actors write it to the
+///   peers afterwards, as for `send().await`. To wait until queued messages are delivered
+///   close the socket, which lingers per [`SocketOptions::linger`].
+/// - `poll_close` flushes, then closes the socket as [`Socket::close`] does: for every handle,
+///   lingering to deliver what is queued.
+///
+/// Why a separate type: a `Sink` keeps state between calls (the pending wait for room, a
+/// message not yet handed over), and [`Socket`] is a cheap `Clone` whose clones are the same
+/// socket. The state belongs to one sender, not to the socket, so each `SocketSink` has its
+/// own, and a `Socket` stays a plain shared handle (`Sync`, usable from any number of tasks).
+///
+/// ```
+/// use actormq::{Multipart, Socket, SocketType};
+/// use futures_util::{stream, SinkExt};
+///
+/// # actix::System::new().block_on(async {
+/// let pull = Socket::new(SocketType::Pull)?;
+/// let endpoint = pull.bind("tcp://127.0.0.1:0").await?;
+/// let push = Socket::new(SocketType::Push)?;
+/// push.connect(&endpoint).await?;
+/// let mut tasks = stream::iter((0..3).map(|i| Ok(Multipart::from(i.to_string()))));
+/// push.sink().send_all(&mut tasks).await?;
+/// assert_eq!(pull.recv().await?, Multipart::from("0"));
+/// # Ok::<(), actormq::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct SocketSink {
+    socket: Socket,
+    /// The wait for room in the send queue, while `poll_ready` is pending.
+    waiting: Option<Waiting>,
+    /// A message `start_send` could not queue (another handle took the room).
+    unsent: Option<Multipart>,
+    /// `Socket::close`, once `poll_close` started it.
+    closing: Option<Waiting>,
+}
+
+impl std::fmt::Debug for SocketSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketSink")
+            .field("socket", &self.socket)
+            .field("waiting", &self.waiting.is_some())
+            .field("unsent", &self.unsent)
+            .finish()
+    }
+}
+
+impl SocketSink {
+    /// The socket this sink sends into.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// Waits for room in the send queue: ready when there is some (or the socket is closed).
+    fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.waiting.is_none() {
+                if self.socket.inner.shared.send.has_room_or_closed() {
+                    return Poll::Ready(());
+                }
+                let shared = self.socket.inner.shared.clone();
+                self.waiting = Some(Box::pin(async move { shared.send.wait_for_space().await }));
+            }
+            if let Some(waiting) = self.waiting.as_mut() {
+                ready!(waiting.as_mut().poll(cx));
+            }
+            // woken: there may be room; look again
+            self.waiting = None;
+        }
+    }
+
+    /// Hands the kept message over, waiting for room as needed.
+    fn poll_unsent(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        while let Some(msg) = self.unsent.take() {
+            match self.socket.inner.shared.send.try_push(msg) {
+                Pushed::Queued { wake } => self.socket.queued(wake),
+                Pushed::Full(msg) => {
+                    self.unsent = Some(msg);
+                    ready!(self.poll_room(cx));
+                }
+                Pushed::Closed => return Poll::Ready(Err(self.socket.closed())),
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Sink<Multipart> for SocketSink {
+    type Error = Error;
+
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        ready!(self.poll_unsent(cx))?;
+        ready!(self.poll_room(cx));
+        if self.socket.inner.shared.send.is_closed() {
+            return Poll::Ready(Err(self.socket.closed()));
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, msg: Multipart) -> Result<()> {
+        self.socket.sendable(&msg)?;
+        match self.socket.inner.shared.send.try_push(msg) {
+            Pushed::Queued { wake } => {
+                self.socket.queued(wake);
+                Ok(())
+            }
+            Pushed::Full(msg) => {
+                self.unsent = Some(msg);
+                Ok(())
+            }
+            Pushed::Closed => Err(self.socket.closed()),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_unsent(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        ready!(self.poll_unsent(cx))?;
+        if self.closing.is_none() {
+            let socket = self.socket.clone();
+            self.closing = Some(Box::pin(async move { socket.close().await }));
+        }
+        if let Some(closing) = self.closing.as_mut() {
+            ready!(closing.as_mut().poll(cx));
+        }
+        Poll::Ready(Ok(()))
     }
 }

@@ -5,6 +5,7 @@
 //! Each derive parses its attribute, checks it (every error points at the user's tokens and
 //! says how to fix it), then expands to code that names the framework through
 //! `::actormq::__private`. See the `actormq` README for examples.
+#![warn(missing_debug_implementations)]
 
 mod attr;
 mod expand;

@@ -19,6 +19,7 @@
 //! let targets: Vec<u64> = out.drain().map(|(peer, _)| peer).collect();
 //! assert_eq!(targets, [1, 2, 1, 2]);
 //! ```
+#![warn(missing_debug_implementations)]
 
 use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;
@@ -35,6 +36,7 @@ mod req;
 mod router;
 mod sub;
 mod subscriptions;
+mod turn;
 mod xpub;
 mod xsub;
 
@@ -50,6 +52,7 @@ pub use req::Req;
 pub use router::Router;
 pub use sub::Sub;
 pub use subscriptions::Subscriptions;
+pub use turn::Turn;
 pub use xpub::XPub;
 pub use xsub::XSub;
 
@@ -189,6 +192,13 @@ pub trait Pattern: Send + 'static {
     /// listens to the peer it asked). Default: yes.
     fn accepts_from(&self, _peer: PeerId) -> bool {
         true
+    }
+
+    /// Hands the send/receive alternation over to the host (REQ), which from then on checks it
+    /// where the application calls (see [`Turn`]); the pattern no longer checks or advances it.
+    /// `None` for a type without a turn of its own (all but REQ), or once taken. Default: none.
+    fn take_turn(&mut self) -> Option<Turn> {
+        None
     }
 
     /// Subscribes to a topic prefix (SUB, XSUB). Default: not supported by this type.

@@ -10,7 +10,9 @@ use crate::envelope::{split_envelope, wrap};
 use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome};
 
 /// The REP pattern. Requests are handed to the application in order and answered in the same
-/// order (the socket enforces receive/send alternation), so the envelopes wait in a queue.
+/// order (the host enforces receive/send alternation with a [`crate::Turn`] where the
+/// application calls), so the envelopes wait in a queue. REP keeps no turn of its own: a reply
+/// when no envelope is left is refused because it has nowhere to go.
 #[derive(Debug, Default)]
 pub struct Rep {
     envelopes: VecDeque<(PeerId, Vec<Frame>)>,

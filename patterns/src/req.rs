@@ -5,7 +5,7 @@ use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;
 
 use crate::envelope::wrap;
-use crate::{Capacity, FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
+use crate::{Capacity, FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome, Turn};
 
 /// The REQ pattern.
 ///
@@ -14,12 +14,17 @@ use crate::{Capacity, FairQueue, Outbox, Pattern, Peer, PeerId, SendOutcome};
 /// the delimiter and only a reply that brings it back is accepted, so a late reply to an
 /// abandoned request can never be taken for the current one. Together they give the "lazy
 /// pirate" client: send, wait a while, send again (to the next peer) if no reply came.
+///
+/// Whose turn it is (send or receive) is a [`Turn`], checked by [`Pattern::send`] and ended by
+/// accepting the reply, until a host takes it over ([`Pattern::take_turn`]) to check it where
+/// the application calls.
 #[derive(Debug)]
 pub struct Req {
     peers: FairQueue,
-    /// The peer asked last and the request id expected back.
+    /// The peer asked last and the request id expected back: where a reply may come from.
     expecting: Option<(PeerId, Option<Frame>)>,
-    relaxed: bool,
+    /// The alternation, while this pattern enforces it (not taken by a host).
+    turn: Option<Turn>,
     correlate: bool,
     next_request_id: u32,
 }
@@ -30,7 +35,7 @@ impl Req {
         Req {
             peers: FairQueue::default(),
             expecting: None,
-            relaxed,
+            turn: Some(Turn::new(SocketType::Req, relaxed)),
             correlate,
             next_request_id: 1,
         }
@@ -53,11 +58,8 @@ impl Pattern for Req {
     }
 
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
-        if self.expecting.is_some() && !self.relaxed {
-            return SendOutcome::Refused(
-                msg,
-                "REQ: the last request has not been answered; receive its reply first (or set req_relaxed)".into(),
-            );
+        if let Some(Err(why)) = self.turn.as_ref().map(Turn::check_send) {
+            return SendOutcome::Refused(msg, format!("REQ: {why}"));
         }
         let Some(peer) = self.peers.next_where(|p| room.has_room(p)) else {
             return SendOutcome::Wait(msg);
@@ -74,6 +76,9 @@ impl Pattern for Req {
         envelope.push(Bytes::new());
         out.push(peer, wrap(envelope, msg));
         self.expecting = Some((peer, id));
+        if let Some(turn) = &self.turn {
+            turn.sent();
+        }
         SendOutcome::Sent
     }
 
@@ -92,7 +97,14 @@ impl Pattern for Req {
             return None;
         }
         self.expecting = None;
+        if let Some(turn) = &self.turn {
+            turn.received();
+        }
         Some(frames.collect())
+    }
+
+    fn take_turn(&mut self) -> Option<Turn> {
+        self.turn.take()
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn handshakes(monitor: &mut broadcast::Receiver<SocketEvent>, n: usize
 pub async fn disconnect_reason(monitor: &mut broadcast::Receiver<SocketEvent>) -> String {
     loop {
         if let SocketEvent::Disconnected { reason, .. } = monitor.recv().await.expect("monitor") {
-            return reason;
+            return reason.to_string();
         }
     }
 }

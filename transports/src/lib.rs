@@ -10,6 +10,7 @@
 //! let msg = Multipart::from(["weather", "sunny"]);
 //! assert_eq!(msg.len(), 2);
 //! ```
+#![warn(missing_debug_implementations)]
 
 pub mod datagram;
 mod endpoint;

@@ -59,7 +59,7 @@ impl SocketInfo {
                 tracing::debug!(%peer, %peer_type, "handshake done")
             }
             SocketEvent::Disconnected { peer, reason } => {
-                if reason.starts_with("protocol error") || reason.starts_with("handshake failed") {
+                if reason.is_protocol_failure() {
                     tracing::warn!(%peer, %reason, "connection dropped")
                 } else {
                     tracing::info!(%peer, %reason, "disconnected")

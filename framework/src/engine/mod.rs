@@ -10,7 +10,6 @@
 //! | `signals` | the two wake-ups queues send: `PeerReadable`, `PeerWritable` |
 //! | `pack` | how runs of small messages cross between threads in one buffer (inproc) |
 //! | `queues/` | the bounded queues of the hot path (send, ready, per-peer in and out) |
-//! | `turn` | the REQ/REP send/receive alternation, checked where the application calls |
 //! | `ctx` | what a socket's actors share: `SocketInfo` (type, options, events, span), `Shared` (queues) |
 //! | `messages` | every other actor message, by the actor that handles it |
 //! | `connection/` | the connection actor: connect loop, sessions over streams, pipes, datagrams |
@@ -26,20 +25,17 @@ pub(crate) mod pack;
 // 3. the bounded queues of the hot path
 pub(crate) mod queues;
 
-// 4. REQ/REP turns
-pub(crate) mod turn;
-
-// 5. what a socket's actors share
+// 4. what a socket's actors share
 pub(crate) mod ctx;
 
-// 6. actor messages
+// 5. actor messages
 pub(crate) mod messages;
 
-// 7. the connection actor
+// 6. the connection actor
 pub(crate) mod connection;
 
-// 8. the listener actor
+// 7. the listener actor
 pub(crate) mod listener;
 
-// 9. the socket actor
+// 8. the socket actor
 pub(crate) mod socket;

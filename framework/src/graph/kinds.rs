@@ -18,6 +18,7 @@ pub type KindFuture = Pin<Box<dyn Future<Output = Result<()>>>>;
 type KindFn = Arc<dyn Fn(ActorInstance) -> KindFuture + Send + Sync>;
 
 /// One instance of an actor of the graph, as its kind gets it.
+#[derive(Debug)]
 pub struct ActorInstance {
     /// The actor's name in the graph.
     pub name: String,
@@ -66,6 +67,15 @@ pub struct Kind {
     run: KindFn,
 }
 
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kind")
+            .field("roles", &self.roles)
+            .field("optional", &self.optional)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The kinds a graph may name.
 ///
 /// ```
@@ -81,7 +91,7 @@ pub struct Kind {
 /// }));
 /// assert!(kinds.names().contains(&"count-to-ten".to_string()));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Kinds(BTreeMap<String, Kind>);
 
 impl Kinds {

@@ -17,6 +17,15 @@ pub struct Publisher<T> {
     _type: PhantomData<fn(&T)>,
 }
 
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("socket", &self.socket)
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Clone for Publisher<T> {
     fn clone(&self) -> Self {
         Publisher {
@@ -66,6 +75,14 @@ impl<T: Topic + Serialize> Publisher<T> {
 /// the field that `#[derive(Publisher)]` asks for (`out: Outlet<Reading>`).
 pub struct Outlet<T> {
     publisher: Mutex<Option<Publisher<T>>>,
+}
+
+impl<T> std::fmt::Debug for Outlet<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outlet")
+            .field("publisher", &self.publisher)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Default for Outlet<T> {

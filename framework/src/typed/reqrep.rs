@@ -17,6 +17,12 @@ use crate::{Error, Result, Socket, SocketType};
 /// (`type Result = MessageResult<Request<Req, Rep>>`, or a future of one).
 pub struct Request<Req, Rep>(pub Req, PhantomData<fn() -> Rep>);
 
+impl<Req: std::fmt::Debug, Rep> std::fmt::Debug for Request<Req, Rep> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Request").field(&self.0).finish()
+    }
+}
+
 impl<Req, Rep> Request<Req, Rep> {
     /// Wraps a request.
     pub fn new(req: Req) -> Self {
@@ -45,6 +51,15 @@ pub struct Requester<Req, Rep> {
     socket: Socket,
     encoding: Encoding,
     _types: PhantomData<fn(&Req) -> Rep>,
+}
+
+impl<Req, Rep> std::fmt::Debug for Requester<Req, Rep> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Requester")
+            .field("socket", &self.socket)
+            .field("encoding", &self.encoding)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<Req: Serialize, Rep: DeserializeOwned + 'static> Requester<Req, Rep> {
@@ -130,6 +145,7 @@ where
 }
 
 /// Serves typed requests with an actor: each request goes to its `Handler<Request<Req, Rep>>`.
+#[derive(Debug)]
 pub struct Responder;
 
 impl Responder {

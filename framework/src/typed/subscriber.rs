@@ -64,6 +64,15 @@ pub struct Subscriber<T> {
     _type: PhantomData<fn() -> T>,
 }
 
+impl<T> std::fmt::Debug for Subscriber<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("socket", &self.socket)
+            .field("on_error", &self.on_error)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T: DeserializeOwned + 'static> Subscriber<T> {
     /// Receives from `socket`, subscribing it to `prefix` first if it is a SUB or XSUB.
     pub async fn new(socket: Socket, prefix: &str) -> Result<Self> {

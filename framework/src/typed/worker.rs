@@ -15,6 +15,12 @@ use crate::{Result, Socket};
 /// Out>>`, or a future of one when the work waits on something).
 pub struct Work<In, Out>(pub In, PhantomData<fn() -> Out>);
 
+impl<In: std::fmt::Debug, Out> std::fmt::Debug for Work<In, Out> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Work").field(&self.0).finish()
+    }
+}
+
 impl<In, Out> Work<In, Out> {
     /// Wraps a task.
     pub fn new(task: In) -> Self {

@@ -6,11 +6,23 @@
 use std::sync::Arc;
 
 use actormq_patterns::Peer;
-use actormq_transports::zmtp::check_peer;
+use actormq_transports::zmtp::{check_peer, CloseReason};
 use actormq_transports::{Hello, MessageLink, Wake};
 
 use crate::engine::connection::Runner;
 use crate::engine::signals::PeerWritable;
+use crate::event::DisconnectReason;
+
+/// A reason a link gave as text, as precisely as it can be told.
+fn from_link(text: String) -> DisconnectReason {
+    if text == DisconnectReason::PeerClosed.to_string() {
+        return DisconnectReason::PeerClosed;
+    }
+    match text.strip_prefix("peer refused the connection: ") {
+        Some(why) => DisconnectReason::PeerRefused(why.to_string()),
+        None => DisconnectReason::Other(text),
+    }
+}
 
 impl Runner {
     /// Whole messages over a [`MessageLink`]; returns why the connection ended.
@@ -18,7 +30,7 @@ impl Runner {
         &self,
         mut link: Box<dyn MessageLink>,
         peer_addr: &str,
-    ) -> String {
+    ) -> DisconnectReason {
         let local = self.info.socket_type;
         let opts = &self.info.options;
         let ours = Hello {
@@ -27,12 +39,12 @@ impl Runner {
         };
         let theirs = match tokio::time::timeout(opts.handshake_ivl, link.handshake(ours)).await {
             Ok(Ok(theirs)) => theirs,
-            Ok(Err(reason)) => return reason,
-            Err(_) => return "handshake not completed within handshake_ivl".to_string(),
+            Ok(Err(reason)) => return from_link(reason),
+            Err(_) => return CloseReason::HandshakeTimeout(opts.handshake_ivl).into(),
         };
         if let Err(e) = check_peer(local, theirs.socket_type, &theirs.identity) {
             link.refuse(e.to_string()).await;
-            return format!("handshake failed: {e}");
+            return CloseReason::HandshakeFailed(e).into();
         }
         let peer = Peer {
             id: self.id,
@@ -43,7 +55,7 @@ impl Runner {
             Ok(queues) => queues,
             Err(reason) => {
                 link.refuse(reason.clone()).await;
-                return format!("refused by the socket: {reason}");
+                return DisconnectReason::Refused(reason);
             }
         };
         let writable = self.socket.writable.clone();
@@ -52,7 +64,7 @@ impl Runner {
             Ok(started) => started,
             Err(reason) => {
                 self.leave(&out);
-                return reason;
+                return from_link(reason);
             }
         };
         let outbox = started.outbox.clone();
@@ -67,10 +79,10 @@ impl Runner {
                 out.wake.notified().await;
             }
             outbox.flushed().await;
-            "closed by the socket".to_string()
+            DisconnectReason::ClosedBySocket
         };
         let reason = tokio::select! {
-            r = started.driver => r,
+            r = started.driver => from_link(r),
             r = closed => r,
         };
         self.leave(&out);

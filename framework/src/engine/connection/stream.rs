@@ -17,6 +17,7 @@ use crate::engine::connection::Runner;
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
 use crate::engine::signals::{PeerReadable, PeerWritable};
+use crate::event::DisconnectReason;
 
 /// Bytes gathered before a write is issued mid-batch.
 const WRITE_CHUNK: usize = 256 * 1024;
@@ -51,7 +52,11 @@ impl Driver<'_> {
 impl Runner {
     /// ZMTP over a byte stream: handshake, then the reader, writer and timer until one of
     /// them ends the connection; returns why.
-    pub(super) async fn zmtp_session(&self, stream: BoxedStream, peer_addr: &str) -> String {
+    pub(super) async fn zmtp_session(
+        &self,
+        stream: BoxedStream,
+        peer_addr: &str,
+    ) -> DisconnectReason {
         let opts = &self.info.options;
         let config = SessionConfig {
             socket_type: self.info.socket_type,
@@ -91,11 +96,11 @@ impl Runner {
                 let refused = driver.with(|s| {
                     s.refuse(&reason);
                     s.poll_transmit(&mut wbuf);
-                    s.close_reason().map(ToString::to_string)
+                    s.close_reason().cloned()
                 });
                 let _ = wr.write_all(&wbuf).await;
                 let _ = wr.flush().await;
-                return refused.unwrap_or_else(|| format!("refused by the socket: {reason}"));
+                return refused.map_or(DisconnectReason::Refused(reason), DisconnectReason::from);
             }
         };
         let reason = tokio::select! {
@@ -118,7 +123,7 @@ impl Driver<'_> {
         buf: &mut BytesMut,
         wbuf: &mut BytesMut,
         early: &mut Vec<Multipart>,
-    ) -> Result<actormq_transports::zmtp::PeerInfo, String> {
+    ) -> Result<actormq_transports::zmtp::PeerInfo, DisconnectReason> {
         let local = self.runner.info.socket_type;
         loop {
             let (event, deadline) = self.with(|s| {
@@ -129,14 +134,17 @@ impl Driver<'_> {
                 let written = wr.write_all(wbuf).await;
                 wbuf.clear();
                 if let Err(e) = written {
-                    return Err(format!("write error during handshake: {e}"));
+                    return Err(DisconnectReason::WriteError {
+                        during_handshake: true,
+                        error: e.to_string(),
+                    });
                 }
             }
             match event {
                 Some(Event::Ready(info)) => return Ok(info),
                 Some(Event::Closed(reason)) => {
                     let _ = wr.flush().await;
-                    return Err(reason.to_string());
+                    return Err(reason.into());
                 }
                 None => {}
             }
@@ -144,16 +152,18 @@ impl Driver<'_> {
             tokio::select! {
                 read = rd.read_buf(buf) => match read {
                     Ok(0) => {
-                        return Err(format!(
-                            "peer closed the connection during the handshake \
-                             (libzmq does this when it refuses our socket type, {local})"
-                        ))
+                        return Err(DisconnectReason::PeerClosedDuringHandshake(local))
                     }
                     Ok(_) => {
                         // a failure comes back as Event::Closed
                         let _ = self.with(|s| s.handle_input(buf, now(), early));
                     }
-                    Err(e) => return Err(format!("read error during handshake: {e}")),
+                    Err(e) => {
+                        return Err(DisconnectReason::ReadError {
+                            during_handshake: true,
+                            error: e.to_string(),
+                        })
+                    }
                 },
                 _ = sleep_until(deadline) => self.with(|s| s.handle_timeout(now())),
             }
@@ -169,7 +179,7 @@ impl Driver<'_> {
         early: Vec<Multipart>,
         inq: &PeerIn,
         out: &PeerOut,
-    ) -> String {
+    ) -> DisconnectReason {
         let rcvhwm = self.runner.info.options.rcvhwm;
         let readable = &self.runner.socket.readable;
         let mut batch = early;
@@ -177,7 +187,7 @@ impl Driver<'_> {
             // A peer that broke the protocol (or sent ERROR) is dropped with the messages of
             // the read that ended it, as before this session took over the decoding.
             if let Some(reason) = self.session.borrow().close_reason() {
-                return reason.to_string();
+                return reason.clone().into();
             }
             if !batch.is_empty() && inq.push_batch(std::mem::take(&mut batch)) {
                 readable.do_send(PeerReadable);
@@ -189,9 +199,14 @@ impl Driver<'_> {
             }
             buf.reserve(64 * 1024);
             match rd.read_buf(&mut buf).await {
-                Ok(0) => return "peer closed the connection".to_string(),
+                Ok(0) => return DisconnectReason::PeerClosed,
                 Ok(_) => {}
-                Err(e) => return format!("read error: {e}"),
+                Err(e) => {
+                    return DisconnectReason::ReadError {
+                        during_handshake: false,
+                        error: e.to_string(),
+                    }
+                }
             }
             let answer = self.with(|s| {
                 // an error closes the session: seen at the top of the loop
@@ -211,7 +226,7 @@ impl Driver<'_> {
         mut wr: WriteHalf<BoxedStream>,
         mut wbuf: BytesMut,
         out: &PeerOut,
-    ) -> String {
+    ) -> DisconnectReason {
         let sndhwm = self.runner.info.options.sndhwm;
         loop {
             self.with(|s| s.poll_transmit(&mut wbuf));
@@ -223,7 +238,7 @@ impl Driver<'_> {
                 if out.is_closed() {
                     let _ = wr.flush().await;
                     let _ = wr.shutdown().await;
-                    return "closed by the socket".to_string();
+                    return DisconnectReason::ClosedBySocket;
                 }
                 // woken by the socket (messages, close) or by the reader and timer (PONG, PING)
                 out.wake.notified().await;
@@ -244,7 +259,10 @@ impl Driver<'_> {
                     let written = wr.write_all(&wbuf).await;
                     wbuf.clear();
                     if let Err(e) = written {
-                        return format!("write error: {e}");
+                        return DisconnectReason::WriteError {
+                            during_handshake: false,
+                            error: e.to_string(),
+                        };
                     }
                 }
                 if msgs.peek().is_none() {
@@ -256,7 +274,7 @@ impl Driver<'_> {
 
     /// Runs the session's timers (handshake over, so: heartbeats); returns when one closes
     /// the connection.
-    async fn timer(&self, out: &PeerOut) -> String {
+    async fn timer(&self, out: &PeerOut) -> DisconnectReason {
         loop {
             let deadline = self.session.borrow().poll_timeout();
             let deadline = deadline.map(tokio::time::Instant::from_std);
@@ -266,13 +284,10 @@ impl Driver<'_> {
             }
             let (closed, ping) = self.with(|s| {
                 s.handle_timeout(now());
-                (
-                    s.close_reason().map(ToString::to_string),
-                    s.wants_transmit(),
-                )
+                (s.close_reason().cloned(), s.wants_transmit())
             });
             if let Some(reason) = closed {
-                return reason;
+                return reason.into();
             }
             if ping {
                 out.wake.notify_one(); // the writer sends the PING

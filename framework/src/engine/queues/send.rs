@@ -66,6 +66,13 @@ impl SendQueue {
         }
     }
 
+    /// Whether a message would be queued now: there is room, or the queue is closed (then a
+    /// push reports that).
+    pub(crate) fn has_room_or_closed(&self) -> bool {
+        let inner = lock(&self.inner);
+        inner.queue.len() + inner.taken < self.cap || self.closed.load(Ordering::Acquire)
+    }
+
     /// Waits until there may be room (or the socket closed).
     pub(crate) async fn wait_for_space(&self) {
         let notified = self.space.notified();
@@ -100,6 +107,11 @@ impl SendQueue {
         if freed {
             self.space.notify_waiters();
         }
+    }
+
+    /// Whether the queue refuses further sends (the socket is closing).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -1,13 +1,43 @@
-//! The send/receive alternation of REQ and REP, enforced where the application calls, so that
-//! a call out of turn is an immediate error (libzmq's EFSM) rather than a hang.
+//! The send/receive alternation of REQ and REP: the one state of whose turn it is.
+//!
+//! The alternation belongs where the application calls send and receive, so that a call out
+//! of turn is an immediate error (libzmq's EFSM) rather than a hang or a silent drop. Who that
+//! is depends on the host:
+//!
+//! - used on its own (sans-IO), a [`crate::Req`] is the application's boundary: its
+//!   [`Pattern::send`](crate::Pattern::send) checks and advances its [`Turn`], and accepting
+//!   the reply in [`Pattern::recv`](crate::Pattern::recv) ends the turn;
+//! - a host with a handle in the application's hands (the actormq framework's `Socket`, whose
+//!   pattern runs in an actor behind queues) takes the turn with
+//!   [`Pattern::take_turn`](crate::Pattern::take_turn) and checks it on that handle, at the
+//!   application's calls; the pattern then leaves it alone. The state is atomic and the
+//!   checks lock-free, so the handle can be shared between threads.
+//!
+//! Either way there is one turn state and one owner of it at a time. A REP has no turn state
+//! of its own: it keeps the envelopes of the requests it passed on and replies with the oldest,
+//! so that requests queued for the application are answered in order; a reply with no
+//! envelope left is refused as a routing failure.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actormq_transports::SocketType;
 
-/// Whose turn it is on a REQ or REP socket; other types always may send and receive.
+/// Whose turn it is on a REQ or REP socket; other types always may receive, and may send
+/// unless they never send (SUB, PULL).
+///
+/// ```
+/// use actormq_patterns::Turn;
+/// use actormq_transports::SocketType;
+///
+/// let req = Turn::new(SocketType::Req, false);
+/// assert!(req.check_recv().is_err()); // nothing asked yet
+/// req.sent();
+/// assert!(req.check_send().is_err()); // the reply first
+/// req.received();
+/// assert!(req.check_send().is_ok());
+/// ```
 #[derive(Debug)]
-pub(crate) struct Turn {
+pub struct Turn {
     socket_type: SocketType,
     /// `req_relaxed`: a REQ may send again before the reply came.
     relaxed: bool,
@@ -17,7 +47,9 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
-    pub(crate) fn new(socket_type: SocketType, relaxed: bool) -> Self {
+    /// The turn of a socket of `socket_type`, at the start (REQ: to send; REP: to receive).
+    /// `relaxed` is `ZMQ_REQ_RELAXED`: a REQ may send again before the reply came.
+    pub fn new(socket_type: SocketType, relaxed: bool) -> Self {
         Turn {
             socket_type,
             relaxed,
@@ -30,7 +62,7 @@ impl Turn {
     }
 
     /// Why the application may not send now, if it may not.
-    pub(crate) fn check_send(&self) -> Result<(), &'static str> {
+    pub fn check_send(&self) -> Result<(), &'static str> {
         match self.socket_type {
             SocketType::Req if self.pending() && !self.relaxed => {
                 Err("the last request has not been answered: receive its reply first (or set req_relaxed)")
@@ -42,7 +74,7 @@ impl Turn {
     }
 
     /// Why the application may not receive now, if it may not.
-    pub(crate) fn check_recv(&self) -> Result<(), &'static str> {
+    pub fn check_recv(&self) -> Result<(), &'static str> {
         match self.socket_type {
             SocketType::Req if !self.pending() => {
                 Err("no request is waiting for a reply: send one first")
@@ -54,7 +86,8 @@ impl Turn {
         }
     }
 
-    pub(crate) fn sent(&self) {
+    /// The application sent a message.
+    pub fn sent(&self) {
         match self.socket_type {
             SocketType::Req => self.pending.store(true, Ordering::Release),
             SocketType::Rep => self.pending.store(false, Ordering::Release),
@@ -62,7 +95,8 @@ impl Turn {
         }
     }
 
-    pub(crate) fn received(&self) {
+    /// The application received a message.
+    pub fn received(&self) {
         match self.socket_type {
             SocketType::Req => self.pending.store(false, Ordering::Release),
             SocketType::Rep => self.pending.store(true, Ordering::Release),
