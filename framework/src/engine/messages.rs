@@ -1,10 +1,11 @@
-//! Every actor message of the engine but the two queue wake-ups (in `signals`), by the actor
-//! that handles it.
+//! Every actor message of the engine, by the actor that handles it.
 //!
 //! - socket actor, from the application's handle: [`Bind`], [`Connect`], [`Flush`],
 //!   [`SendNow`], [`Pump`], [`Subscribe`], [`CloseSocket`];
 //! - socket actor, from its connections and listeners: [`Accepted`], [`PeerUp`], [`PeerGone`],
-//!   [`ConnectionEnded`] (and `PeerReadable` / `PeerWritable` from the queues);
+//!   [`ConnectionEnded`], and the two wake-ups of the hot path, [`PeerReadable`] and
+//!   [`PeerWritable`] (which queues and links send through `Wake` callbacks, so that no queue
+//!   names an actor);
 //! - connection actor, from its socket: [`Close`], [`Abort`];
 //! - listener actor, from its socket: [`StopListening`].
 
@@ -111,3 +112,14 @@ pub(crate) struct Abort;
 #[derive(Message)]
 #[rtype(result = "()")]
 pub(crate) struct StopListening;
+
+/// A peer's inbound queue turned non-empty: the socket actor should pump it.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub(crate) struct PeerReadable;
+
+/// A peer's outbound queue (or its link's outbox) has room again: the socket actor should
+/// route what waits.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub(crate) struct PeerWritable;

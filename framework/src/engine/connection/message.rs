@@ -10,7 +10,7 @@ use actormq_transports::zmtp::{check_peer, CloseReason};
 use actormq_transports::{Hello, MessageLink, Wake};
 
 use crate::engine::connection::Runner;
-use crate::engine::signals::PeerWritable;
+use crate::engine::messages::PeerWritable;
 use crate::event::DisconnectReason;
 
 /// A reason a link gave as text, as precisely as it can be told.

@@ -18,9 +18,9 @@ use tracing::Instrument;
 
 use crate::engine::ctx::SocketInfo;
 use crate::engine::messages::{Abort, Close, ConnId, ConnectionEnded, PeerGone, PeerUp};
+use crate::engine::messages::{PeerReadable, PeerWritable};
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
-use crate::engine::signals::{PeerReadable, PeerWritable};
 use crate::event::SocketEvent;
 
 mod message;

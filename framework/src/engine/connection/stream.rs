@@ -14,9 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
 
 use crate::engine::connection::Runner;
+use crate::engine::messages::{PeerReadable, PeerWritable};
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
-use crate::engine::signals::{PeerReadable, PeerWritable};
 use crate::event::DisconnectReason;
 
 /// Bytes gathered before a write is issued mid-batch.

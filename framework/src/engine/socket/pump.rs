@@ -6,9 +6,9 @@ use actix::prelude::*;
 use actormq_patterns::PeerId;
 use actormq_transports::Multipart;
 
+use crate::engine::messages::PeerReadable;
 use crate::engine::messages::Pump;
 use crate::engine::queues::recv::RECV_BATCH;
-use crate::engine::signals::PeerReadable;
 use crate::engine::socket::SocketActor;
 
 impl SocketActor {

@@ -8,8 +8,8 @@ use actormq_patterns::{PeerId, SendOutcome};
 use actormq_transports::Multipart;
 use rustc_hash::FxHashMap;
 
+use crate::engine::messages::PeerWritable;
 use crate::engine::messages::{Flush, SendNow, Subscribe};
-use crate::engine::signals::PeerWritable;
 use crate::engine::socket::{PeerEntry, SocketActor};
 use crate::Error;
 
