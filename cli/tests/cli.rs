@@ -512,3 +512,30 @@ fn actormq_pub_connects_to_a_libzmq_sub_that_binds() {
     assert_eq!(frames[0], b"weather");
     assert_eq!(publisher.finish().0, 0);
 }
+
+#[test]
+fn a_second_signal_stops_waiting_for_messages_that_cannot_leave() {
+    // a PUSH with no peer holds its messages; with linger forever, closing waits for them
+    let path = std::env::temp_dir().join(format!("actormq-cli-linger-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[sockets.out]\ntype = \"push\"\nendpoints = \">tcp://127.0.0.1:1\"\n\
+         [actors.source]\nkind = \"bench-source\"\nsockets = { output = \"out\" }\n\
+         params = { messages = 10 }\n",
+    )
+    .unwrap();
+    let mut running = spawn(&["run", path.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_millis(700));
+    // the source is done; the graph is closing and waits for its 10 messages
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "exited at once"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, stderr) = running.finish();
+    assert_eq!(code, 0, "{stderr}");
+}

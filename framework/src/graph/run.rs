@@ -10,7 +10,7 @@ use crate::{Error, Result, Socket, SocketType};
 
 /// Starts every actor instance of the graph with its own sockets, then runs until Ctrl-C,
 /// SIGTERM, an actor stopping the graph, or every actor returning; then closes every socket,
-/// delivering what is queued within its `linger`. An actor that fails stops the graph with its
+/// delivering what is queued within its `linger` (a second Ctrl-C or SIGTERM stops waiting). An actor that fails stops the graph with its
 /// error.
 pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
     let stop = Arc::new(Notify::new());
@@ -66,8 +66,18 @@ pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = sigterm.recv() => Ok(()),
     };
-    for s in &all_sockets {
-        s.close().await;
+    // Each socket delivers what is queued within its linger; a second Ctrl-C or SIGTERM
+    // stops waiting (a socket whose linger is forever, with a peer that is gone, would
+    // otherwise hold the process).
+    let close_all = async {
+        for s in &all_sockets {
+            s.close().await;
+        }
+    };
+    tokio::select! {
+        _ = close_all => {}
+        _ = tokio::signal::ctrl_c() => tracing::warn!("second interrupt: not waiting for queued messages"),
+        _ = sigterm.recv() => tracing::warn!("second SIGTERM: not waiting for queued messages"),
     }
     outcome
 }
