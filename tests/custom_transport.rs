@@ -207,9 +207,8 @@ impl MessageLink for ChanLink {
                     loop {
                         match rx.recv().await {
                             Some(ChanMsg::Batch(mut batch)) => {
-                                let cap = inbox.capacity();
-                                while inbox.len() >= cap {
-                                    inbox.room(cap).await;
+                                while inbox.len() >= inbox.capacity() {
+                                    inbox.room().await;
                                 }
                                 let n = batch.len();
                                 inbox.deliver(&mut batch, n);

@@ -224,6 +224,12 @@ impl Socket {
         self.inner.turn.sent();
     }
 
+    /// Takes the turn to send (REQ/REP), or says why the application may not send now.
+    fn claim_turn(&self) -> Result<SendTurn<'_>> {
+        self.inner.turn.claim_send().map_err(|r| self.refused(r))?;
+        Ok(SendTurn(Some(&self.inner.turn)))
+    }
+
     /// Queues a message. Waits while the socket's send queue is at `sndhwm` (PUSH, DEALER, PAIR
     /// or REQ with no peer able to take more); a PUB never waits for its subscribers, it drops
     /// for slow ones. A REQ must receive the reply before sending again, a REP must receive a
@@ -231,7 +237,7 @@ impl Socket {
     /// `router_mandatory` reports an unknown or full peer as [`Error::Refused`] /
     /// [`Error::WouldBlock`].
     pub async fn send(&self, msg: impl Into<Multipart>) -> Result<()> {
-        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
+        let turn = self.claim_turn()?;
         let mut msg = msg.into();
         self.check_datagram(&msg)?;
         if self.inner.sync_send {
@@ -246,6 +252,7 @@ impl Socket {
             match self.inner.shared.send.try_push(msg) {
                 Pushed::Queued { wake } => {
                     self.queued(wake);
+                    turn.keep();
                     return Ok(());
                 }
                 Pushed::Full(m) => {
@@ -260,7 +267,7 @@ impl Socket {
     /// Queues a message if there is room now, else [`Error::WouldBlock`] (like `ZMQ_DONTWAIT`).
     /// A ROUTER with `router_mandatory` sends through [`Socket::send`] only.
     pub fn try_send(&self, msg: impl Into<Multipart>) -> Result<()> {
-        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
+        let turn = self.claim_turn()?;
         if self.inner.sync_send {
             return Err(self
                 .refused("with router_mandatory, send with `send().await` to learn the outcome"));
@@ -270,6 +277,7 @@ impl Socket {
         match self.inner.shared.send.try_push(msg) {
             Pushed::Queued { wake } => {
                 self.queued(wake);
+                turn.keep();
                 Ok(())
             }
             Pushed::Full(_) => Err(Error::WouldBlock(self.socket_type())),
@@ -374,13 +382,14 @@ impl Socket {
     }
 
     /// A message the application may hand over now: the checks of [`Socket::try_send`].
-    fn sendable(&self, msg: &Multipart) -> Result<()> {
-        self.inner.turn.check_send().map_err(|r| self.refused(r))?;
+    fn sendable(&self, msg: &Multipart) -> Result<SendTurn<'_>> {
+        let turn = self.claim_turn()?;
         if self.inner.sync_send {
             return Err(self
                 .refused("with router_mandatory, send with `send().await` to learn the outcome"));
         }
-        self.check_datagram(msg)
+        self.check_datagram(msg)?;
+        Ok(turn)
     }
 
     /// Subscribes to messages whose first frame starts with `prefix` (SUB; `""` for all).
@@ -530,17 +539,21 @@ impl Sink<Multipart> for SocketSink {
     }
 
     fn start_send(mut self: Pin<&mut Self>, msg: Multipart) -> Result<()> {
-        self.socket.sendable(&msg)?;
-        match self.socket.inner.shared.send.try_push(msg) {
+        let socket = self.socket.clone();
+        let turn = socket.sendable(&msg)?;
+        match socket.inner.shared.send.try_push(msg) {
             Pushed::Queued { wake } => {
-                self.socket.queued(wake);
+                socket.queued(wake);
+                turn.keep();
                 Ok(())
             }
             Pushed::Full(msg) => {
+                // taken by the sink: handed over at the next poll
                 self.unsent = Some(msg);
+                turn.keep();
                 Ok(())
             }
-            Pushed::Closed => Err(self.socket.closed()),
+            Pushed::Closed => Err(socket.closed()),
         }
     }
 
@@ -558,5 +571,25 @@ impl Sink<Multipart> for SocketSink {
             ready!(closing.as_mut().poll(cx));
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A turn to send taken with [`Turn::claim_send`]: given back when dropped, unless the message
+/// was queued ([`SendTurn::keep`]), so that an error or a `send` future dropped while it waited
+/// for room does not leave a REQ believing a request is out.
+struct SendTurn<'a>(Option<&'a Turn>);
+
+impl SendTurn<'_> {
+    /// The message was queued: the turn stays taken.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for SendTurn<'_> {
+    fn drop(&mut self) {
+        if let Some(turn) = self.0 {
+            turn.unclaim_send();
+        }
     }
 }

@@ -73,6 +73,40 @@ impl Turn {
         }
     }
 
+    /// Takes the turn to send, if the application may send now (else why not), in one atomic
+    /// step: two tasks sending on one strict REQ (or one REP) cannot both pass, as they could
+    /// between [`Turn::check_send`] and [`Turn::sent`]. Give it back with
+    /// [`Turn::unclaim_send`] if the message was not sent after all.
+    pub fn claim_send(&self) -> Result<(), &'static str> {
+        self.check_send()?;
+        let claim = |from: bool| {
+            self.pending
+                .compare_exchange(from, !from, Ordering::AcqRel, Ordering::Acquire)
+                .map(|_| ())
+        };
+        match self.socket_type {
+            SocketType::Req if !self.relaxed => claim(false).map_err(|_| {
+                "the last request has not been answered: receive its reply first (or set req_relaxed)"
+            }),
+            SocketType::Rep => {
+                claim(true).map_err(|_| "there is no request to reply to: receive one first")
+            }
+            _ => {
+                self.sent();
+                Ok(())
+            }
+        }
+    }
+
+    /// Gives back a turn taken with [`Turn::claim_send`] whose message was not sent.
+    pub fn unclaim_send(&self) {
+        match self.socket_type {
+            SocketType::Req if !self.relaxed => self.pending.store(false, Ordering::Release),
+            SocketType::Rep => self.pending.store(true, Ordering::Release),
+            _ => {}
+        }
+    }
+
     /// Why the application may not receive now, if it may not.
     pub fn check_recv(&self) -> Result<(), &'static str> {
         match self.socket_type {
@@ -133,5 +167,23 @@ mod tests {
 
         assert!(Turn::new(SocketType::Sub, false).check_send().is_err());
         assert!(Turn::new(SocketType::Dealer, false).check_send().is_ok());
+    }
+
+    #[test]
+    fn only_one_of_two_racing_senders_takes_the_turn() {
+        let req = Turn::new(SocketType::Req, false);
+        assert!(req.claim_send().is_ok());
+        assert!(req.claim_send().is_err());
+        req.unclaim_send();
+        assert!(req.claim_send().is_ok());
+        assert!(req.check_recv().is_ok());
+
+        let rep = Turn::new(SocketType::Rep, false);
+        assert!(rep.claim_send().is_err());
+        rep.received();
+        assert!(rep.claim_send().is_ok());
+        assert!(rep.claim_send().is_err());
+        rep.unclaim_send();
+        assert!(rep.claim_send().is_ok());
     }
 }

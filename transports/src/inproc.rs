@@ -179,7 +179,7 @@ impl Transport for InprocTransport {
 }
 
 /// What travels through an inproc pipe: never a message.
-enum PipeMsg {
+enum Signal {
     /// The sender's hello (first, from each side).
     Hello(Hello),
     /// The sender refuses the connection, and why.
@@ -190,8 +190,8 @@ enum PipeMsg {
 
 /// One end of an in-process connection.
 pub struct InprocLink {
-    tx: mpsc::Sender<PipeMsg>,
-    rx: mpsc::Receiver<PipeMsg>,
+    tx: mpsc::Sender<Signal>,
+    rx: mpsc::Receiver<Signal>,
 }
 
 impl std::fmt::Debug for InprocLink {
@@ -213,11 +213,11 @@ impl InprocLink {
 }
 
 /// Why the peer's end said what it said, or went, outside the greeting.
-fn unexpected(msg: Option<PipeMsg>, during: &str) -> String {
+fn unexpected(msg: Option<Signal>, during: &str) -> String {
     match msg {
-        Some(PipeMsg::Refused(reason)) => format!("peer refused the connection: {reason}"),
-        Some(PipeMsg::Hello(_)) => "protocol error: a second greeting".to_string(),
-        Some(PipeMsg::Attach(_)) => format!("handshake failed: an attachment {during}"),
+        Some(Signal::Refused(reason)) => format!("peer refused the connection: {reason}"),
+        Some(Signal::Hello(_)) => "protocol error: a second greeting".to_string(),
+        Some(Signal::Attach(_)) => format!("handshake failed: an attachment {during}"),
         None => "peer closed the connection".to_string(),
     }
 }
@@ -227,11 +227,11 @@ impl MessageLink for InprocLink {
         Box::pin(async move {
             let closed = || "peer closed the connection during the handshake".to_string();
             self.tx
-                .send(PipeMsg::Hello(ours))
+                .send(Signal::Hello(ours))
                 .await
                 .map_err(|_| closed())?;
             match self.rx.recv().await {
-                Some(PipeMsg::Hello(theirs)) => Ok(theirs),
+                Some(Signal::Hello(theirs)) => Ok(theirs),
                 None => Err(closed()),
                 other => Err(unexpected(other, "before the greeting")),
             }
@@ -240,7 +240,7 @@ impl MessageLink for InprocLink {
 
     fn refuse(&mut self, reason: String) -> BoxFuture<'_, ()> {
         Box::pin(async move {
-            let _ = self.tx.send(PipeMsg::Refused(reason)).await;
+            let _ = self.tx.send(Signal::Refused(reason)).await;
         })
     }
 
@@ -251,11 +251,11 @@ impl MessageLink for InprocLink {
     ) -> BoxFuture<'static, std::result::Result<Started, String>> {
         Box::pin(async move {
             let InprocLink { tx, mut rx } = *self;
-            if tx.send(PipeMsg::Attach(inbox)).await.is_err() {
+            if tx.send(Signal::Attach(inbox)).await.is_err() {
                 return Err("peer closed the connection".to_string());
             }
             let theirs = match rx.recv().await {
-                Some(PipeMsg::Attach(theirs)) => theirs,
+                Some(Signal::Attach(theirs)) => theirs,
                 other => return Err(unexpected(other, "twice")),
             };
             // when the peer's socket drains its inbox, ours hears of room
@@ -283,7 +283,8 @@ impl Outbox for Direct {
     }
 
     fn room(&self, hwm: usize) -> usize {
-        (hwm + self.0.capacity()).saturating_sub(self.0.len())
+        hwm.saturating_add(self.0.capacity())
+            .saturating_sub(self.0.len())
     }
 
     fn send(&self, batch: &mut VecDeque<Multipart>, n: usize) {
@@ -291,6 +292,6 @@ impl Outbox for Direct {
     }
 
     fn want_room(&self, hwm: usize) -> bool {
-        self.0.want_room(hwm + self.0.capacity())
+        self.0.want_room(hwm.saturating_add(self.0.capacity()))
     }
 }

@@ -122,13 +122,14 @@ pub trait Inbox: Send + Sync + 'static {
     }
     /// The queue's high-water mark (the socket's `rcvhwm`).
     fn capacity(&self) -> usize;
-    /// Completes once the queue holds fewer than `limit` messages: a link's reader waits
-    /// here at the mark, so that the peer is pushed back.
-    fn room(&self, limit: usize) -> BoxFuture<'_, ()>;
+    /// Completes once the queue holds fewer than [`Inbox::capacity`] messages: a link's
+    /// reader waits here at the mark, so that the peer is pushed back.
+    fn room(&self) -> BoxFuture<'_, ()>;
     /// For a sender that delivers straight into this queue (another socket, in-process): it
     /// found the queue holding `limit` messages or more. True if there is room after all;
     /// otherwise the [`Wake`] set with [`Inbox::on_room`] is called once the queue has
-    /// drained to half of `limit`.
+    /// drained to half of `limit`. Without such a callback there is no one to tell, and the
+    /// answer is true.
     fn want_room(&self, limit: usize) -> bool;
     /// Sets the callback of [`Inbox::want_room`] (once, by the sender that delivers here).
     fn on_room(&self, wake: Wake);
@@ -162,6 +163,10 @@ pub trait Outbox: Send + Sync + 'static {
 /// A ready-made [`Outbox`] for a link that sends from its own driver (datagrams, a broker
 /// client): the socket queues into it, bounded by its `sndhwm`, and the driver takes whole
 /// batches out with [`QueueOutbox::next_batch`], which also tells the socket of room.
+///
+/// The driver must come back to `next_batch` once it has sent a batch: that is how
+/// [`Outbox::flushed`] learns that everything left, and a closing socket waits for it (within
+/// its `linger`).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

@@ -99,9 +99,8 @@ async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> Str
             Ok(msg) => {
                 batch.push_back(msg);
                 inbox.deliver(&mut batch, 1);
-                let cap = inbox.capacity();
-                if inbox.len() >= cap {
-                    inbox.room(cap).await;
+                if inbox.len() >= inbox.capacity() {
+                    inbox.room().await;
                 }
             }
             Err(reason) => tracing::warn!(%from, %reason, "dropped a malformed datagram"),

@@ -42,8 +42,10 @@ impl Runner {
             Ok(Err(reason)) => return from_link(reason),
             Err(_) => return CloseReason::HandshakeTimeout(opts.handshake_ivl).into(),
         };
+        // telling a refused peer why may take no longer than a handshake
+        let bounded = |f| tokio::time::timeout(opts.handshake_ivl, f);
         if let Err(e) = check_peer(local, theirs.socket_type, &theirs.identity) {
-            link.refuse(e.to_string()).await;
+            let _ = bounded(link.refuse(e.to_string())).await;
             return CloseReason::HandshakeFailed(e).into();
         }
         let peer = Peer {
@@ -54,17 +56,35 @@ impl Runner {
         let (out, inq) = match self.join(peer, peer_addr).await {
             Ok(queues) => queues,
             Err(reason) => {
-                link.refuse(reason.clone()).await;
+                let _ = bounded(link.refuse(reason.clone())).await;
                 return DisconnectReason::Refused(reason);
             }
         };
         let writable = self.socket.writable.clone();
         let wake: Wake = Arc::new(move || writable.do_send(PeerWritable));
-        let started = match link.start(inq, wake).await {
-            Ok(started) => started,
-            Err(reason) => {
+        // Starting may wait for the peer (inproc: its inbox): within a handshake's time, and
+        // not past the socket closing this connection.
+        let socket_closed = async {
+            while !out.is_closed() {
+                out.wake.notified().await;
+            }
+        };
+        let started = tokio::select! {
+            started = tokio::time::timeout(opts.handshake_ivl, link.start(inq, wake)) => started,
+            _ = socket_closed => {
+                self.leave(&out);
+                return DisconnectReason::ClosedBySocket;
+            }
+        };
+        let started = match started {
+            Ok(Ok(started)) => started,
+            Ok(Err(reason)) => {
                 self.leave(&out);
                 return from_link(reason);
+            }
+            Err(_) => {
+                self.leave(&out);
+                return CloseReason::HandshakeTimeout(opts.handshake_ivl).into();
             }
         };
         let outbox = started.outbox.clone();

@@ -12,8 +12,8 @@ use crate::engine::pack::{segments, Segment};
 use crate::engine::queues::lock::lock;
 
 /// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
-/// An in-process sender fills it directly, up to its own `sndhwm`, and is told when it drains
-/// below that.
+/// An in-process sender fills it directly, up to its own `sndhwm` on top of the `rcvhwm`, and
+/// is told when it drains to half of that.
 ///
 /// It is the [`Inbox`] a message-level link delivers into; an in-process link hands it to the
 /// sending socket, which then delivers straight into it.
@@ -106,7 +106,7 @@ impl PeerIn {
     /// else the sender will be told when there is.
     fn want_room_below(&self, hwm: usize) -> bool {
         let q = lock(&self.queue);
-        if q.len < hwm {
+        if q.len < hwm || self.sender.get().is_none() {
             return true;
         }
         self.wake_below.store(hwm / 2 + 1, Ordering::Relaxed);
@@ -230,8 +230,9 @@ impl Inbox for PeerIn {
         self.rcvhwm
     }
 
-    fn room(&self, limit: usize) -> BoxFuture<'_, ()> {
-        Box::pin(self.wait_below(limit))
+    fn room(&self) -> BoxFuture<'_, ()> {
+        // pops tell `space` when they take the queue below `rcvhwm` (the mark they are given)
+        Box::pin(self.wait_below(self.rcvhwm))
     }
 
     fn want_room(&self, limit: usize) -> bool {
