@@ -106,6 +106,7 @@ impl Socket {
             options,
             events,
             span,
+            dropped: Default::default(),
         });
         let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
         // The one turn state: checked on this handle, where the application calls (a REQ's
@@ -409,6 +410,34 @@ impl Socket {
             on: false,
         };
         self.inner.addr.send(msg).await.map_err(|_| self.closed())?
+    }
+
+    /// How many messages this socket has given up on so far: queued for a peer that
+    /// disconnected and will not come back (an accepted peer: the socket cannot reconnect to
+    /// it), lost in flight when a write failed, or still queued when `linger` expired at close
+    /// (read it after [`Socket::close`] returns). A connecting socket keeps what was queued for
+    /// a peer across its reconnects, so a peer that restarts does not count. A PUB's drops at
+    /// the high-water mark are not counted here yet.
+    ///
+    /// ```
+    /// use actormq::{Socket, SocketOptions, SocketType};
+    /// use std::time::Duration;
+    ///
+    /// # actix::System::new().block_on(async {
+    /// let opts = SocketOptions::default().linger(Some(Duration::from_millis(50)));
+    /// let push = Socket::with_options(SocketType::Push, opts)?;
+    /// push.connect("tcp://127.0.0.1:1").await?; // nobody there
+    /// push.send("lost").await?;
+    /// push.close().await;
+    /// assert_eq!(push.undelivered(), 1);
+    /// # Ok::<(), actormq::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn undelivered(&self) -> u64 {
+        self.inner
+            .info
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A receiver of this socket's [`SocketEvent`]s from now on (like `zmq_socket_monitor`).

@@ -31,9 +31,23 @@ pub(crate) struct SocketInfo {
     pub(crate) events: broadcast::Sender<SocketEvent>,
     /// The `socket` tracing span (type, id): parent of every connection span.
     pub(crate) span: tracing::Span,
+    /// Messages this socket gave up on ([`crate::Socket::undelivered`]).
+    pub(crate) dropped: AtomicU64,
 }
 
 impl SocketInfo {
+    /// Counts `n` messages given up on, and says so (unless `n` is 0).
+    pub(crate) fn dropped(&self, n: usize, why: &str) {
+        if n == 0 {
+            return;
+        }
+        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        let _entered = tracing::Span::current()
+            .is_none()
+            .then(|| self.span.enter());
+        tracing::warn!(messages = n, "{why}");
+    }
+
     /// Publishes an event to monitors and to `tracing`.
     pub(crate) fn emit(&self, event: SocketEvent) {
         // Inside a connection's span the event is already in the socket's; elsewhere enter it.

@@ -63,6 +63,25 @@ impl SocketPort {
     }
 }
 
+/// The outbound queue of a connection: of the session in progress (`live`), or, between the
+/// sessions of a connecting connection, what was queued for the peer, kept for its return.
+#[derive(Default)]
+pub(crate) struct Outbound {
+    queue: Option<Arc<PeerOut>>,
+    live: bool,
+}
+
+impl Outbound {
+    /// Messages waiting for a writer.
+    fn waiting(&self) -> usize {
+        self.queue.as_ref().map_or(0, |q| q.waiting())
+    }
+}
+
+fn lock(m: &Mutex<Outbound>) -> std::sync::MutexGuard<'_, Outbound> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// How a connection came to be.
 pub(crate) enum Origin {
     /// Accepted on a bound endpoint.
@@ -83,9 +102,9 @@ pub(crate) struct ConnectionActor {
     info: Arc<SocketInfo>,
     /// How this connection came to be, until `started` moves it into the connection's task.
     origin: Option<Origin>,
-    /// The outbound queue of the session in progress, if any (shared with the task, so that
-    /// [`Close`] can ask its writer to flush and finish).
-    current: Arc<Mutex<Option<Arc<PeerOut>>>>,
+    /// The connection's outbound queue (shared with the task, so that [`Close`] can ask its
+    /// writer to flush and finish).
+    current: Arc<Mutex<Outbound>>,
     /// The socket asked this connection to close: no reconnect after the session in progress.
     closing: Arc<AtomicBool>,
 }
@@ -121,6 +140,7 @@ impl Actor for ConnectionActor {
             info: self.info.clone(),
             current: self.current.clone(),
             closing: self.closing.clone(),
+            reconnects: matches!(origin, Origin::Connect { .. }),
         };
         let fut = async move {
             match origin {
@@ -144,6 +164,11 @@ impl Actor for ConnectionActor {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
+        let left = lock(&self.current).waiting();
+        self.info.dropped(
+            left,
+            "messages queued for a peer were dropped: the connection ended (linger expired)",
+        );
         self.socket.ended.do_send(ConnectionEnded { id: self.id });
     }
 }
@@ -152,14 +177,13 @@ impl Handler<Close> for ConnectionActor {
     type Result = ();
     fn handle(&mut self, _: Close, ctx: &mut Self::Context) {
         self.closing.store(true, Ordering::Release);
-        let current = self
-            .current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match current {
-            Some(out) => out.close(),
-            None => ctx.stop(),
+        let current = lock(&self.current);
+        match &current.queue {
+            Some(out) if current.live => out.close(),
+            // between sessions with messages for the peer: the connect loop delivers them when
+            // the peer is back (the socket's linger bounds the wait)
+            Some(_) if current.waiting() > 0 => {}
+            _ => ctx.stop(),
         }
     }
 }
@@ -177,8 +201,11 @@ struct Runner {
     id: ConnId,
     socket: SocketPort,
     info: Arc<SocketInfo>,
-    /// Shared with the actor: the outbound queue of the session in progress.
-    current: Arc<Mutex<Option<Arc<PeerOut>>>>,
+    /// Shared with the actor: the connection's outbound queue.
+    current: Arc<Mutex<Outbound>>,
+    /// A connecting connection keeps its outbound queue across reconnects; an accepted one's
+    /// ends with its session.
+    reconnects: bool,
     /// Shared with the actor: the socket asked this connection to close.
     closing: Arc<AtomicBool>,
 }
@@ -186,6 +213,11 @@ struct Runner {
 impl Runner {
     fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    /// Messages waiting in the connection's queue for a writer.
+    fn waiting(&self) -> usize {
+        lock(&self.current).waiting()
     }
 
     async fn connect_loop(&self, endpoint: Endpoint) {
@@ -197,7 +229,8 @@ impl Runner {
             }
         };
         let mut attempt = 0u32;
-        while !self.closing() {
+        // a closing socket still reconnects to deliver what waits for the peer
+        while !self.closing() || self.waiting() > 0 {
             match transport.connect(&endpoint).await {
                 Ok((link, peer)) => {
                     attempt = 0;
@@ -207,7 +240,7 @@ impl Runner {
                         peer: peer.clone(),
                     });
                     self.run_session(link, peer).instrument(span).await;
-                    if self.closing() {
+                    if self.closing() && self.waiting() == 0 {
                         return;
                     }
                     tokio::time::sleep(self.info.options.reconnect_ivl).await;
@@ -236,10 +269,22 @@ impl Runner {
             Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
             Link::Messages(link) => self.message_session(link, &peer_addr).await,
         };
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let dropped = {
+            let mut current = lock(&self.current);
+            current.live = false;
+            // a connecting connection keeps what waits for its next session (a link's outbox
+            // belongs to its session)
+            if !self.reconnects || current.queue.as_ref().is_some_and(|q| q.is_direct()) {
+                current.queue.take().map_or(0, |q| q.waiting())
+            } else {
+                0
+            }
+        };
+        self.info.dropped(
+            dropped,
+            "messages queued for a peer were dropped: it disconnected, and an accepted peer is \
+             not waited for",
+        );
         self.info.emit(SocketEvent::Disconnected {
             peer: peer_addr,
             reason,
@@ -253,16 +298,28 @@ impl Runner {
         peer: Peer,
         peer_addr: &str,
     ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
-        let out = Arc::new(PeerOut::new());
+        let out = {
+            let mut current = lock(&self.current);
+            // what waited for the peer since its last session goes first
+            let out = match current.queue.take() {
+                Some(kept) if !kept.is_direct() => {
+                    kept.reopen();
+                    kept
+                }
+                _ => Arc::new(PeerOut::new()),
+            };
+            // Registered before the socket can route to it, so that a Close arriving from now
+            // on flushes this queue instead of dropping the session.
+            current.queue = Some(out.clone());
+            current.live = true;
+            out
+        };
         let readable = self.socket.readable.clone();
         let inq = Arc::new(PeerIn::new(
             self.info.options.rcvhwm,
             Arc::new(move || readable.do_send(PeerReadable)),
         ));
         let peer_type = peer.socket_type;
-        // Registered before the socket can route to it, so that a Close arriving from now on
-        // flushes this queue instead of dropping the session.
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(out.clone());
         let up = PeerUp {
             peer,
             address: Arc::from(peer_addr),

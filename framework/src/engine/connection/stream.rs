@@ -246,10 +246,12 @@ impl Driver<'_> {
             }
             let mut msgs = batch.into_iter().peekable();
             loop {
+                let mut in_chunk = 0;
                 {
                     let mut session = self.session.borrow_mut();
                     for msg in msgs.by_ref() {
                         session.encode_message(&msg, &mut wbuf);
+                        in_chunk += 1;
                         if wbuf.len() >= WRITE_CHUNK {
                             break;
                         }
@@ -259,6 +261,13 @@ impl Driver<'_> {
                     let written = wr.write_all(&wbuf).await;
                     wbuf.clear();
                     if let Err(e) = written {
+                        // What was not yet encoded waits for the next session; the chunk
+                        // being written may or may not have reached the peer.
+                        out.requeue(msgs.collect());
+                        self.runner.info.dropped(
+                            in_chunk,
+                            "messages lost in flight: the write to the peer failed",
+                        );
                         return DisconnectReason::WriteError {
                             during_handshake: false,
                             error: e.to_string(),

@@ -110,6 +110,39 @@ impl PeerOut {
         (batch, before)
     }
 
+    /// Puts messages a writer took but could not send back in front of the queue, oldest
+    /// first, for the next session of the connection.
+    pub(crate) fn requeue(&self, mut front: VecDeque<Multipart>) {
+        if front.is_empty() {
+            return;
+        }
+        let mut q = lock(&self.queue);
+        front.append(&mut q);
+        *q = front;
+        self.len.store(q.len(), Ordering::Release);
+    }
+
+    /// Whether batches go to a started message link's outbox (such a queue belongs to that
+    /// link's session and is not kept for another).
+    pub(crate) fn is_direct(&self) -> bool {
+        self.direct.get().is_some()
+    }
+
+    /// Messages waiting in this queue for a writer (none once a link's outbox takes them).
+    pub(crate) fn waiting(&self) -> usize {
+        if self.is_direct() {
+            0
+        } else {
+            self.len.load(Ordering::Acquire)
+        }
+    }
+
+    /// Opens the queue again for a new session of the same connection (after [`PeerOut::close`]
+    /// ended the last one), keeping what waits in it.
+    pub(crate) fn reopen(&self) {
+        self.closed.store(false, Ordering::Release);
+    }
+
     /// The writer flushes what is queued, then ends the connection.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);

@@ -114,6 +114,12 @@ impl SendQueue {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Messages queued or taken and not yet routed.
+    pub(crate) fn len(&self) -> usize {
+        let inner = lock(&self.inner);
+        inner.queue.len() + inner.taken
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         let inner = lock(&self.inner);
         inner.queue.is_empty() && inner.taken == 0

@@ -23,10 +23,23 @@ impl SocketActor {
         }
     }
 
+    /// Ends the socket now (linger expired, or nothing left to deliver): every connection is
+    /// aborted, counting what it still held, and once the last has ended the socket stops and
+    /// whoever waits in `close()` is told.
     pub(super) fn finish(&mut self, ctx: &mut Context<Self>) {
-        for conn in self.conns.values() {
-            conn.do_send(Abort);
+        if !self.conns.is_empty() {
+            if !self.aborting {
+                self.aborting = true;
+                for conn in self.conns.values() {
+                    conn.do_send(Abort);
+                }
+            }
+            return; // each ConnectionEnded comes back here
         }
+        self.info.dropped(
+            self.shared.send.len(),
+            "messages the application sent were dropped: no peer took them before linger expired",
+        );
         self.shared.send.close();
         self.shared.recv.close();
         self.info.emit(SocketEvent::Closed);

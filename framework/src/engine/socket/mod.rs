@@ -61,6 +61,9 @@ pub(crate) struct SocketActor {
     closing: bool,
     /// Closing, and the send queue was empty: every connection was told to flush and close.
     told_conns_to_close: bool,
+    /// Linger expired (or nothing was left): every connection was aborted; the socket stops
+    /// when the last has ended.
+    aborting: bool,
     /// Whoever waits in `close()`.
     close_waiters: Vec<oneshot::Sender<()>>,
 }
@@ -83,6 +86,7 @@ impl SocketActor {
             staged_peers: Vec::new(),
             closing: false,
             told_conns_to_close: false,
+            aborting: false,
             close_waiters: Vec::new(),
         }
     }

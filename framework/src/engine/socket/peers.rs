@@ -109,7 +109,8 @@ impl Handler<PeerUp> for SocketActor {
     type Result = Result<(), String>;
 
     fn handle(&mut self, msg: PeerUp, ctx: &mut Self::Context) -> Self::Result {
-        if self.told_conns_to_close {
+        // a closing socket still takes back a peer that has messages waiting for it
+        if self.told_conns_to_close && msg.out.waiting() == 0 {
             return Err("the socket is closing".into());
         }
         let id = msg.peer.id;
@@ -155,6 +156,10 @@ impl Handler<ConnectionEnded> for SocketActor {
     fn handle(&mut self, msg: ConnectionEnded, ctx: &mut Self::Context) {
         self.conns.remove(&msg.id);
         self.remove_peer(msg.id);
-        self.try_finish(ctx);
+        if self.aborting {
+            self.finish(ctx);
+        } else {
+            self.try_finish(ctx);
+        }
     }
 }
