@@ -4,7 +4,8 @@
 //! to send of its own (PONG, PING), and a timer for its heartbeat deadlines. This file only
 //! moves bytes and tells the time; every ZMTP decision is the session's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 
 use actormq_patterns::Peer;
 use actormq_transports::zmtp::{Event, NullMechanism, Session, SessionConfig};
@@ -30,6 +31,10 @@ fn now() -> std::time::Instant {
 /// The session and what its three loops share, all in the connection's one task.
 struct Driver<'a> {
     session: RefCell<Session>,
+    /// Messages the writer took from the peer's queue and has not encoded yet.
+    taken: RefCell<VecDeque<Multipart>>,
+    /// Messages in the chunk being written.
+    in_flight: Cell<usize>,
     /// The session's next deadline moved earlier: the timer must look again.
     timer_moved: Notify,
     runner: &'a Runner,
@@ -69,6 +74,8 @@ impl Runner {
         };
         let driver = Driver {
             session: RefCell::new(Session::new(config, Box::new(NullMechanism::new()), now())),
+            taken: RefCell::default(),
+            in_flight: Cell::new(0),
             timer_moved: Notify::new(),
             runner: self,
         };
@@ -108,6 +115,7 @@ impl Runner {
             r = driver.write_loop(wr, wbuf, &out) => r,
             r = driver.timer(&out) => r,
         };
+        driver.keep_unsent(&out);
         self.leave(&out);
         reason
     }
@@ -230,11 +238,18 @@ impl Driver<'_> {
         let sndhwm = self.runner.info.options.sndhwm;
         loop {
             self.with(|s| s.poll_transmit(&mut wbuf));
-            let (batch, before) = out.take_all();
-            if before >= sndhwm {
-                self.runner.socket.writable.do_send(PeerWritable);
-            }
-            if batch.is_empty() && wbuf.is_empty() {
+            let idle = {
+                let mut taken = self.taken.borrow_mut();
+                if taken.is_empty() {
+                    let (batch, before) = out.take_all();
+                    if before >= sndhwm {
+                        self.runner.socket.writable.do_send(PeerWritable);
+                    }
+                    *taken = batch;
+                }
+                taken.is_empty()
+            };
+            if idle && wbuf.is_empty() {
                 if out.is_closed() {
                     let _ = wr.flush().await;
                     let _ = wr.shutdown().await;
@@ -244,41 +259,42 @@ impl Driver<'_> {
                 out.wake.notified().await;
                 continue;
             }
-            let mut msgs = batch.into_iter().peekable();
-            loop {
+            // one chunk at a time out of `taken`, so that whatever ends the session leaves the
+            // rest there (see `keep_unsent`)
+            {
+                let mut taken = self.taken.borrow_mut();
+                let mut session = self.session.borrow_mut();
                 let mut in_chunk = 0;
-                {
-                    let mut session = self.session.borrow_mut();
-                    for msg in msgs.by_ref() {
-                        session.encode_message(&msg, &mut wbuf);
-                        in_chunk += 1;
-                        if wbuf.len() >= WRITE_CHUNK {
-                            break;
-                        }
+                while let Some(msg) = taken.pop_front() {
+                    session.encode_message(&msg, &mut wbuf);
+                    in_chunk += 1;
+                    if wbuf.len() >= WRITE_CHUNK {
+                        break;
                     }
                 }
-                if !wbuf.is_empty() {
-                    let written = wr.write_all(&wbuf).await;
-                    wbuf.clear();
-                    if let Err(e) = written {
-                        // What was not yet encoded waits for the next session; the chunk
-                        // being written may or may not have reached the peer.
-                        out.requeue(msgs.collect());
-                        self.runner.info.dropped(
-                            in_chunk,
-                            "messages lost in flight: the write to the peer failed",
-                        );
-                        return DisconnectReason::WriteError {
-                            during_handshake: false,
-                            error: e.to_string(),
-                        };
-                    }
-                }
-                if msgs.peek().is_none() {
-                    break;
-                }
+                self.in_flight.set(in_chunk);
             }
+            let written = wr.write_all(&wbuf).await;
+            wbuf.clear();
+            if let Err(e) = written {
+                return DisconnectReason::WriteError {
+                    during_handshake: false,
+                    error: e.to_string(),
+                };
+            }
+            self.in_flight.set(0);
         }
+    }
+
+    /// After the session: what the writer took and had not encoded goes back to the front of
+    /// the queue, for the connection's next session; the chunk it was writing may or may not
+    /// have reached the peer, and is counted as lost.
+    fn keep_unsent(&self, out: &PeerOut) {
+        out.requeue(std::mem::take(&mut *self.taken.borrow_mut()));
+        self.runner.info.dropped(
+            self.in_flight.replace(0),
+            "messages lost in flight: the connection ended while they were being written",
+        );
     }
 
     /// Runs the session's timers (handshake over, so: heartbeats); returns when one closes
