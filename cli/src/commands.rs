@@ -163,7 +163,13 @@ pub async fn send_lines(
         }
     }
     socket.close().await;
-    Ok(())
+    match socket.undelivered() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} of the {sent} messages read from stdin could not be delivered (linger expired \
+             or the peer was lost with them; raise --linger-ms or --option linger=-1 to wait)"
+        )),
+    }
 }
 
 /// `sub` and `pull`: print each message.

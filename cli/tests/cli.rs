@@ -539,3 +539,25 @@ fn a_second_signal_stops_waiting_for_messages_that_cannot_leave() {
     let (code, _, stderr) = running.finish();
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn push_exits_non_zero_when_what_stdin_gave_cannot_be_delivered() {
+    // nobody listens: the three messages wait, then linger expires
+    let out = run_with(
+        &[
+            "push",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "--raw",
+            "--linger-ms",
+            "200",
+        ],
+        "a\nb\nc\n",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 of the 3 messages read from stdin could not be delivered"),
+        "{stderr}"
+    );
+}
