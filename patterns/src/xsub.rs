@@ -42,7 +42,7 @@ impl Pattern for XSub {
 
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
         for prefix in self.subscriptions.prefixes() {
-            out.push(peer.id, subscribe_message(prefix));
+            out.push(peer.id, subscribe_message(&prefix));
         }
         self.peers.push(peer.id);
         Ok(())
