@@ -218,6 +218,14 @@ pub trait Pattern: Send + 'static {
         false
     }
 
+    /// Whether inbound messages change where the socket's messages go (PUB and XPUB:
+    /// subscriptions), so that the socket must hand every one to [`Pattern::recv`] as it
+    /// arrives, even while the application does not read; only what `recv` returns for the
+    /// application then waits (in a bounded queue). Default: no.
+    fn applies_inbound(&self) -> bool {
+        false
+    }
+
     /// Whether the socket should take the next inbound message from `peer` now (REQ only
     /// listens to the peer it asked). Default: yes.
     fn accepts_from(&self, _peer: PeerId) -> bool {

@@ -29,6 +29,10 @@ impl Pattern for Pub {
         SocketType::Pub
     }
 
+    fn applies_inbound(&self) -> bool {
+        true
+    }
+
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
         self.0.peer_joined(peer, out)
     }

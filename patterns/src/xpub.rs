@@ -147,6 +147,10 @@ impl Pattern for XPub {
         }
     }
 
+    fn applies_inbound(&self) -> bool {
+        true
+    }
+
     fn peer_joined(&mut self, peer: Peer, _out: &mut Outbox) -> Result<(), String> {
         let seq = self.next_seq;
         self.next_seq += 1;
