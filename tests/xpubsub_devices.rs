@@ -69,6 +69,55 @@ fn xpub_verbose_shows_every_subscription() {
     });
 }
 
+/// An XPUB applies subscriptions as they arrive, whether or not its application reads their
+/// notices: with 100 of them unread (more than the socket's ready queue holds), a later
+/// subscriber still receives what the XPUB publishes.
+#[test]
+fn xpub_applies_subscriptions_while_its_application_does_not_read() {
+    run(20, async {
+        let xpub = Socket::new(SocketType::XPub).unwrap();
+        let ep = xpub.bind("tcp://127.0.0.1:0").await.unwrap();
+        let s1 = Socket::new(SocketType::Sub).unwrap();
+        s1.connect(&ep).await.unwrap();
+        for i in 0..100 {
+            s1.subscribe(format!("t{i:03}")).await.unwrap();
+        }
+        sync_subscription(&xpub, &s1, "t099").await;
+        let s2 = Socket::new(SocketType::Sub).unwrap();
+        s2.connect(&ep).await.unwrap();
+        s2.subscribe("news").await.unwrap();
+        sync_subscription(&xpub, &s2, "news").await;
+        // the notices were kept, in order, for when the application reads
+        for i in 0..100 {
+            assert_eq!(xpub.recv().await.unwrap(), sub_msg(&format!("t{i:03}")));
+        }
+        assert_eq!(xpub.recv().await.unwrap(), sub_msg("news"));
+    });
+}
+
+/// What an XPUB application does not read is bounded: the ready queue (64) plus `rcvhwm`
+/// notices wait, in order; later ones are dropped, while their subscriptions still apply.
+#[test]
+fn unread_xpub_notices_are_bounded_by_rcvhwm() {
+    run(20, async {
+        let opts = SocketOptions::default().rcvhwm(10);
+        let xpub = Socket::with_options(SocketType::XPub, opts).unwrap();
+        let ep = xpub.bind("tcp://127.0.0.1:0").await.unwrap();
+        let s1 = Socket::new(SocketType::Sub).unwrap();
+        s1.connect(&ep).await.unwrap();
+        for i in 0..200 {
+            s1.subscribe(format!("t{i:03}")).await.unwrap();
+        }
+        sync_subscription(&xpub, &s1, "t199").await;
+        let mut got = 0;
+        while let Some(m) = recv_within(&xpub, 300).await {
+            assert_eq!(m, sub_msg(&format!("t{got:03}")));
+            got += 1;
+        }
+        assert!((64..=64 + 10).contains(&got), "{got} notices kept");
+    });
+}
+
 #[test]
 fn xsub_subscribes_by_sending_messages() {
     run(20, async {

@@ -66,6 +66,13 @@ pub struct SocketOptions {
     pub router_handover: bool,
     /// XPUB: show every subscription, not only the first per topic (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
+    /// PUB/XPUB: how many distinct subscriptions one subscriber may hold; further ones are
+    /// ignored (logged once per peer) until it cancels some. Not in libzmq, which has no
+    /// limit. Default 10 000.
+    pub max_subscriptions: usize,
+    /// PUB/XPUB: how many bytes of topic prefixes one subscriber's subscriptions may hold in
+    /// total; beyond it, as for `max_subscriptions`. Not in libzmq. Default 1 MiB.
+    pub max_subscription_bytes: usize,
     /// Send a ZMTP PING to each tcp/ipc peer this often (`ZMQ_HEARTBEAT_IVL`). `None`: no
     /// PINGs (a peer's are still answered). Default `None`.
     pub heartbeat_ivl: Option<Duration>,
@@ -94,6 +101,8 @@ impl Default for SocketOptions {
             router_mandatory: false,
             router_handover: false,
             xpub_verbose: false,
+            max_subscriptions: actormq_patterns::DEFAULT_MAX_SUBSCRIPTIONS,
+            max_subscription_bytes: actormq_patterns::DEFAULT_MAX_SUBSCRIPTION_BYTES,
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
@@ -130,6 +139,8 @@ setters! {
     router_mandatory: bool;
     router_handover: bool;
     xpub_verbose: bool;
+    max_subscriptions: usize;
+    max_subscription_bytes: usize;
     heartbeat_ivl: Option<Duration>;
     heartbeat_timeout: Option<Duration>;
     heartbeat_ttl: Option<Duration>;
@@ -249,6 +260,18 @@ pub const OPTIONS: &[OptionDef] = &[
         unit: "bool",
         default: "false",
         description: "XPUB: show every subscription, not only the first per topic",
+    },
+    OptionDef {
+        name: "max_subscriptions",
+        unit: "count",
+        default: "10000",
+        description: "PUB/XPUB: most subscriptions one subscriber may hold; more are ignored",
+    },
+    OptionDef {
+        name: "max_subscription_bytes",
+        unit: "bytes",
+        default: "1048576",
+        description: "PUB/XPUB: most bytes of topics one subscriber's subscriptions may hold",
     },
     OptionDef {
         name: "heartbeat_ivl",
@@ -381,6 +404,10 @@ impl SocketOptions {
                 "router_mandatory" => o.router_mandatory = flag(value)?,
                 "router_handover" => o.router_handover = flag(value)?,
                 "xpub_verbose" => o.xpub_verbose = flag(value)?,
+                "max_subscriptions" => o.max_subscriptions = non_negative(value)? as usize,
+                "max_subscription_bytes" => {
+                    o.max_subscription_bytes = non_negative(value)? as usize
+                }
                 "heartbeat_ivl" => o.heartbeat_ivl = millis_or(value, 0)?,
                 "heartbeat_timeout" => o.heartbeat_timeout = millis_or(value, -1)?,
                 "heartbeat_ttl" => o.heartbeat_ttl = millis_or(value, 0)?,
@@ -434,6 +461,8 @@ impl SocketOptions {
             "router_mandatory" => self.router_mandatory.to_string(),
             "router_handover" => self.router_handover.to_string(),
             "xpub_verbose" => self.xpub_verbose.to_string(),
+            "max_subscriptions" => self.max_subscriptions.to_string(),
+            "max_subscription_bytes" => self.max_subscription_bytes.to_string(),
             "heartbeat_ivl" => or(self.heartbeat_ivl, "0"),
             "heartbeat_timeout" => or(self.heartbeat_timeout, "-1"),
             "heartbeat_ttl" => or(self.heartbeat_ttl, "0"),
@@ -492,6 +521,8 @@ impl SocketOptions {
             router_mandatory: self.router_mandatory,
             router_handover: self.router_handover,
             xpub_verbose: self.xpub_verbose,
+            max_subscriptions: self.max_subscriptions,
+            max_subscription_bytes: self.max_subscription_bytes,
         }
     }
 
@@ -566,6 +597,8 @@ mod tests {
             "handshake_ivl" => "1500",
             "req_relaxed" | "req_correlate" | "router_mandatory" | "router_handover"
             | "xpub_verbose" => "true",
+            "max_subscriptions" => "50",
+            "max_subscription_bytes" => "4096",
             "heartbeat_ivl" => "1000",
             "heartbeat_timeout" => "3000",
             "heartbeat_ttl" => "5000",
@@ -615,6 +648,8 @@ mod tests {
             router_mandatory,
             router_handover,
             xpub_verbose,
+            max_subscriptions,
+            max_subscription_bytes,
             heartbeat_ivl,
             heartbeat_timeout,
             heartbeat_ttl,
@@ -632,10 +667,12 @@ mod tests {
         assert_ne!(router_mandatory, defaults.router_mandatory);
         assert_ne!(router_handover, defaults.router_handover);
         assert_ne!(xpub_verbose, defaults.xpub_verbose);
+        assert_ne!(max_subscriptions, defaults.max_subscriptions);
+        assert_ne!(max_subscription_bytes, defaults.max_subscription_bytes);
         assert_ne!(heartbeat_ivl, defaults.heartbeat_ivl);
         assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
         assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
-        assert_eq!(OPTIONS.len(), 16, "one table entry per field");
+        assert_eq!(OPTIONS.len(), 18, "one table entry per field");
     }
 
     #[test]

@@ -60,8 +60,14 @@ pub use xsub::XSub;
 /// [`actormq_transports::subscription`] where the ZMTP session uses it too.
 pub use actormq_transports::subscription::{cancel_message, parse_subscription, subscribe_message};
 
+/// The default of [`PatternOptions::max_subscriptions`].
+pub const DEFAULT_MAX_SUBSCRIPTIONS: usize = 10_000;
+
+/// The default of [`PatternOptions::max_subscription_bytes`] (1 MiB).
+pub const DEFAULT_MAX_SUBSCRIPTION_BYTES: usize = 1 << 20;
+
 /// Options that change a pattern's behaviour, named after libzmq's socket options.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatternOptions {
     /// REQ: allow a new request before the reply to the last one (`ZMQ_REQ_RELAXED`); the
     /// earlier request is abandoned and its reply, if it comes, is dropped.
@@ -78,6 +84,30 @@ pub struct PatternOptions {
     /// XPUB: pass every subscription to the application, not only the first for a topic
     /// (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
+    /// PUB/XPUB: how many distinct subscriptions one peer may hold (default
+    /// [`DEFAULT_MAX_SUBSCRIPTIONS`], 10 000). libzmq has no such limit; a peer's
+    /// subscriptions beyond it are refused: not stored, not delivered to an XPUB
+    /// application, and logged once per peer (see [`XPub`]).
+    pub max_subscriptions: usize,
+    /// PUB/XPUB: how many bytes of topic prefixes one peer's subscriptions may hold in total
+    /// (default [`DEFAULT_MAX_SUBSCRIPTION_BYTES`], 1 MiB); beyond it, as for
+    /// `max_subscriptions`. With both limits a peer's subscriptions cost at most about
+    /// 1 MiB of prefixes plus their trie nodes, whatever it sends.
+    pub max_subscription_bytes: usize,
+}
+
+impl Default for PatternOptions {
+    fn default() -> Self {
+        PatternOptions {
+            req_relaxed: false,
+            req_correlate: false,
+            router_mandatory: false,
+            router_handover: false,
+            xpub_verbose: false,
+            max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
+            max_subscription_bytes: DEFAULT_MAX_SUBSCRIPTION_BYTES,
+        }
+    }
 }
 
 /// Identifies one live connection of a socket.
@@ -188,6 +218,14 @@ pub trait Pattern: Send + 'static {
         false
     }
 
+    /// Whether inbound messages change where the socket's messages go (PUB and XPUB:
+    /// subscriptions), so that the socket must hand every one to [`Pattern::recv`] as it
+    /// arrives, even while the application does not read; only what `recv` returns for the
+    /// application then waits (in a bounded queue). Default: no.
+    fn applies_inbound(&self) -> bool {
+        false
+    }
+
     /// Whether the socket should take the next inbound message from `peer` now (REQ only
     /// listens to the peer it asked). Default: yes.
     fn accepts_from(&self, _peer: PeerId) -> bool {
@@ -221,9 +259,15 @@ pub trait Pattern: Send + 'static {
 /// Builds the pattern of a socket type.
 pub fn for_type(socket_type: SocketType, options: &PatternOptions) -> Box<dyn Pattern> {
     match socket_type {
-        SocketType::Pub => Box::new(Pub::default()),
+        SocketType::Pub => Box::new(Pub::with_limits(
+            options.max_subscriptions,
+            options.max_subscription_bytes,
+        )),
         SocketType::Sub => Box::new(Sub::default()),
-        SocketType::XPub => Box::new(XPub::new(options.xpub_verbose)),
+        SocketType::XPub => Box::new(
+            XPub::new(options.xpub_verbose)
+                .with_limits(options.max_subscriptions, options.max_subscription_bytes),
+        ),
         SocketType::XSub => Box::new(XSub::default()),
         SocketType::Push => Box::new(Push::default()),
         SocketType::Pull => Box::new(Pull),

@@ -16,9 +16,21 @@ impl Default for Pub {
     }
 }
 
+impl Pub {
+    /// A PUB whose peers may each hold at most `max_subscriptions` prefixes of at most
+    /// `max_subscription_bytes` bytes in total (see [`XPub`]).
+    pub fn with_limits(max_subscriptions: usize, max_subscription_bytes: usize) -> Self {
+        Pub(XPub::silent().with_limits(max_subscriptions, max_subscription_bytes))
+    }
+}
+
 impl Pattern for Pub {
     fn socket_type(&self) -> SocketType {
         SocketType::Pub
+    }
+
+    fn applies_inbound(&self) -> bool {
+        true
     }
 
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {

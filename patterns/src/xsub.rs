@@ -13,9 +13,17 @@ use crate::{
 pub struct XSub {
     subscriptions: Subscriptions,
     peers: Vec<PeerId>,
+    /// Messages the application sent that a full publisher did not get.
+    dropped: u64,
 }
 
 impl XSub {
+    /// How many of the application's messages (subscriptions included) were dropped toward
+    /// publishers whose queues were full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     /// Adds a subscription and tells every publisher. Each subscribe is forwarded, as libzmq
     /// does, so that XPUB_VERBOSE works through chains of devices.
     pub(crate) fn add(&mut self, topic: &[u8], out: &mut Outbox) {
@@ -42,7 +50,7 @@ impl Pattern for XSub {
 
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
         for prefix in self.subscriptions.prefixes() {
-            out.push(peer.id, subscribe_message(prefix));
+            out.push(peer.id, subscribe_message(&prefix));
         }
         self.peers.push(peer.id);
         Ok(())
@@ -53,20 +61,27 @@ impl Pattern for XSub {
         Vec::new()
     }
 
-    fn send(&mut self, msg: Multipart, _room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
-        match parse_subscription(&msg) {
+    /// What the application sends goes to every publisher that has room, as libzmq's XSUB
+    /// does (its `dist_t`): toward a publisher whose queue stands at `sndhwm` the message is
+    /// dropped, never queued past the mark, and sending never waits. A subscription still
+    /// applies to what this socket lets through, and reaches every publisher that connects
+    /// later; a publisher that missed one while full does not get it again.
+    fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
+        let upstream = match parse_subscription(&msg) {
             Some((true, topic)) => {
-                let topic = topic.to_vec();
-                self.add(&topic, out);
+                self.subscriptions.add(topic);
+                true
             }
-            Some((false, topic)) => {
-                let topic = topic.to_vec();
-                self.remove(&topic, out);
-            }
-            // anything else goes upstream to every publisher, as libzmq's XSUB does
-            None => {
-                for &peer in &self.peers {
+            Some((false, topic)) => self.subscriptions.remove(topic),
+            // anything else goes upstream too, as libzmq's XSUB does
+            None => true,
+        };
+        if upstream {
+            for &peer in &self.peers {
+                if room.has_room(peer) {
                     out.push(peer, msg.clone());
+                } else {
+                    self.dropped += 1;
                 }
             }
         }
@@ -127,5 +142,41 @@ mod tests {
             [cancel_message(b"ab"), cancel_message(b"ab")]
         );
         assert!(x.recv(1, Multipart::from("abc"), &mut out).is_none());
+    }
+
+    /// A publisher that never reads: what goes toward it stays within its high-water mark
+    /// (the room check the socket makes: queued < sndhwm), subscriptions and other messages
+    /// alike, while a publisher that reads gets everything.
+    #[test]
+    fn sends_toward_a_full_publisher_respect_its_high_water_mark() {
+        const SNDHWM: usize = 100;
+        let mut x = XSub::default();
+        let mut out = Outbox::default();
+        x.peer_joined(Peer::new(1, SocketType::XPub), &mut out)
+            .unwrap();
+        x.peer_joined(Peer::new(2, SocketType::XPub), &mut out)
+            .unwrap();
+        let mut queued = [0usize; 3];
+        for i in 0..10_000u32 {
+            let msg = if i % 2 == 0 {
+                subscribe_message(format!("topic{i}").as_bytes())
+            } else {
+                Multipart::from(["up", "stream"])
+            };
+            // peer 1 reads everything, peer 2 never reads
+            let room = |p: PeerId| p == 1 || queued[2] < SNDHWM;
+            assert_eq!(x.send(msg, &room, &mut out), SendOutcome::Sent);
+            for (p, _) in out.drain() {
+                queued[p as usize] += 1;
+            }
+        }
+        assert_eq!(queued[1], 10_000);
+        assert!(
+            queued[2] <= SNDHWM,
+            "{} queued toward a full peer",
+            queued[2]
+        );
+        // the subscriptions still hold locally
+        assert!(x.recv(1, Multipart::from("topic9998"), &mut out).is_some());
     }
 }

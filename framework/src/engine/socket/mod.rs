@@ -2,6 +2,7 @@
 //! application sends (`route`), fair-queues what the peers send (`pump`), admits and removes
 //! peers (`peers`), and closes in order (`close`).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -54,6 +55,12 @@ pub(crate) struct SocketActor {
     listeners: Vec<Addr<ListenerActor>>,
     /// What the pattern routed in the current pass, before it is staged per peer.
     outbox: Outbox,
+    /// What the pattern returned for the application while its ready queue was full, when the
+    /// pattern must see inbound messages as they arrive ([`Pattern::applies_inbound`]: XPUB's
+    /// subscriptions); at most `rcvhwm`, delivered before anything newer.
+    held: VecDeque<(PeerId, Multipart)>,
+    /// How many messages for the application were dropped because `held` was full.
+    held_dropped: u64,
     /// The peers with something in `staged`, to commit at the end of the pass.
     staged_peers: Vec<PeerId>,
     /// `close()` was called (or the last handle dropped): no new sends, binds or connects;
@@ -83,6 +90,8 @@ impl SocketActor {
             conns: FxHashMap::default(),
             listeners: Vec::new(),
             outbox: Outbox::default(),
+            held: VecDeque::new(),
+            held_dropped: 0,
             staged_peers: Vec::new(),
             closing: false,
             told_conns_to_close: false,

@@ -25,12 +25,16 @@ impl SocketActor {
                 ready.push((id, msg));
             }
         }
-        self.shared.recv.push_batch(ready);
         self.fair.remove(id);
         let told = self.pattern.peer_left(id);
-        self.shared
-            .recv
-            .push_batch(told.into_iter().map(|m| (id, m)).collect());
+        ready.extend(told.into_iter().map(|m| (id, m)));
+        if self.held.is_empty() {
+            self.shared.recv.push_batch(ready);
+        } else {
+            // after what already waits, so that the application hears in order (XPUB: a
+            // subscription before its cancel); bounded by rcvhwm and the peer's subscriptions
+            self.held.extend(ready);
+        }
         self.shared
             .addresses
             .lock()

@@ -31,7 +31,8 @@ impl SocketActor {
                 full
             } else {
                 let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
-                let mut ready = Vec::new();
+                // what waited while the application did not read goes first
+                let mut ready: Vec<_> = self.held.drain(..room.min(self.held.len())).collect();
                 if self.peers.len() == 1 {
                     self.pump_single(room, &mut ready);
                 } else {
@@ -39,11 +40,15 @@ impl SocketActor {
                 }
                 let full = ready.len() >= room;
                 self.shared.recv.push_batch(ready);
+                if full && self.pattern.applies_inbound() {
+                    self.absorb();
+                }
                 full
             };
             self.stage_outbox();
             self.commit();
-            if !full || !self.peers.values().any(|e| e.inq.len() > 0) {
+            let more = !self.held.is_empty() || self.peers.values().any(|e| e.inq.len() > 0);
+            if !full || !more {
                 return;
             }
             self.shared.recv.backlog.store(true, Ordering::Release);
@@ -53,6 +58,46 @@ impl SocketActor {
                 || !self.shared.recv.backlog.swap(false, Ordering::AcqRel)
             {
                 return;
+            }
+        }
+    }
+
+    /// The application's ready queue is full, but the pattern must see what the peers send as
+    /// it arrives (XPUB: a subscription applies at once, whether or not the application reads
+    /// its notice): takes everything queued from every peer into the pattern. What the pattern
+    /// returns for the application waits in `held`, at most `rcvhwm` messages; beyond that it
+    /// is dropped and counted (the first drop is logged), so an application that never reads
+    /// costs bounded memory. libzmq's XPUB keeps such notices in an unbounded queue instead.
+    fn absorb(&mut self) {
+        let rcvhwm = self.info.options.rcvhwm;
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        let mut batch = Vec::new();
+        for id in ids {
+            let Some(inq) = self.peers.get(&id).map(|e| e.inq.clone()) else {
+                continue;
+            };
+            loop {
+                inq.pop_up_to(rcvhwm, rcvhwm, &mut batch);
+                if batch.is_empty() {
+                    break;
+                }
+                for msg in batch.drain(..) {
+                    let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) else {
+                        continue;
+                    };
+                    if self.held.len() < rcvhwm {
+                        self.held.push_back((id, msg));
+                    } else {
+                        if self.held_dropped == 0 {
+                            tracing::warn!(
+                                rcvhwm,
+                                "the application does not read: messages for it beyond rcvhwm \
+                                 are dropped (subscriptions still apply)"
+                            );
+                        }
+                        self.held_dropped += 1;
+                    }
+                }
             }
         }
     }
