@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the fuzz targets with AFL++ (cargo-afl, stable toolchain).
+#   fuzz/run.sh smoke SECONDS            each target for SECONDS (CI: a few seconds)
+#   fuzz/run.sh campaign EXECUTIONS [T]  each target (or only T) until EXECUTIONS executions
+# Prints one line per target (executions, crashes, hangs) and exits 1 if any target crashed
+# or hung. Findings stay in fuzz/out/<target>/default/{crashes,hangs}.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:?smoke SECONDS | campaign EXECUTIONS [TARGET]}
+amount=${2:?how long}
+targets=(zmtp_decoder zmtp_session datagram typed_decode graph_file)
+[ -n "${3:-}" ] && targets=("$3")
+command -v cargo-afl >/dev/null || cargo install cargo-afl --locked
+cargo afl build --release --quiet
+export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1
+# a graph file or a huge message may allocate: 1 GiB is our out-of-memory line
+limit=(-m 1024 -t 1000)
+failed=0
+for t in "${targets[@]}"; do
+  rm -rf "out/$t"; mkdir -p out
+  case $mode in
+    smoke) stop=(-V "$amount") ;;
+    campaign) stop=(-E "$amount") ;;
+    *) echo "unknown mode $mode" >&2; exit 2 ;;
+  esac
+  cargo afl fuzz "${limit[@]}" "${stop[@]}" -i "seeds/$t" -o "out/$t" "target/release/$t" >"out-$t.log" 2>&1 || true
+  stats="out/$t/default/fuzzer_stats"
+  if [ ! -f "$stats" ]; then
+    echo "$t: afl-fuzz did not run:"; tail -20 "out-$t.log"; failed=1; continue
+  fi
+  get() { awk -F' *: *' -v k="$1" '$1==k {print $2}' "$stats"; }
+  execs=$(get execs_done); crashes=$(get saved_crashes); hangs=$(get saved_hangs)
+  echo "$t: $execs executions, $(get execs_per_sec) per second, $(get corpus_count) inputs in the corpus, $crashes crashes, $hangs hangs"
+  if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then failed=1; fi
+done
+exit $failed
