@@ -11,6 +11,8 @@ amount=${2:?how long}
 targets=(zmtp_decoder zmtp_session datagram typed_decode graph_file)
 [ -n "${3:-}" ] && targets=("$3")
 command -v cargo-afl >/dev/null || cargo install cargo-afl --locked
+# AFL++ itself is built once per toolchain (cargo install usually does it already)
+ls "${XDG_DATA_HOME:-$HOME/.local/share}"/afl.rs/rustc-*/*/afl/bin/afl-fuzz >/dev/null 2>&1 || cargo afl config --build
 cargo afl build --release --quiet
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1
 # a graph file or a huge message may allocate: 1 GiB is our out-of-memory line
