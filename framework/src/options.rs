@@ -55,8 +55,10 @@ pub struct SocketOptions {
     /// High-water mark of inbound *bytes* per peer (ours; libzmq has none): a tcp/ipc
     /// connection also stops reading while its peer's queued messages hold this many bytes,
     /// each frame counting its length plus [`FRAME_OVERHEAD`]; the socket's ready queue also
-    /// stops taking messages at this many bytes. A peer then costs at most this plus one read's
-    /// messages, whatever `rcvhwm` says. Default 64 MiB ([`DEFAULT_RCVHWM_BYTES`]).
+    /// stops taking messages at this many bytes. A tcp/ipc peer then costs at most this plus
+    /// one read's messages, whatever `rcvhwm` says. An inproc sender fills the queue directly
+    /// and is bounded by the message marks only (its messages are already in this process).
+    /// Default 64 MiB ([`DEFAULT_RCVHWM_BYTES`]).
     pub rcvhwm_bytes: usize,
     /// The most frames one inbound message may have (ours; libzmq has none); a message with
     /// more closes the connection ("protocol error: message has more than max_frames ...").
