@@ -61,7 +61,6 @@ impl Segments {
     fn push(&mut self, segment: Segment) {
         let n = segment.len();
         if n > 0 {
-            self.bytes = self.bytes.saturating_add(segment.bytes());
             self.segments.push_back(segment);
             self.len += n;
         }
@@ -178,16 +177,28 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        self.push_segments([Segment::Plain(msgs.into())])
+        let bytes = msgs.iter().map(cost).fold(0, usize::saturating_add);
+        self.push_counted([Segment::Plain(msgs.into())], bytes)
     }
 
     /// Appends an in-process sender's batch, made by [`segments`]; true when the queue was
     /// empty (the socket actor must be told). The lock, which the receiving side wants too, is
     /// held only to link the segments in.
-    pub(crate) fn push_segments(&self, segments: impl IntoIterator<Item = Segment>) -> bool {
+    pub(crate) fn push_segments(&self, segments: Vec<Segment>) -> bool {
+        // counted before the lock is taken
+        let bytes = segments
+            .iter()
+            .map(Segment::bytes)
+            .fold(0, usize::saturating_add);
+        self.push_counted(segments, bytes)
+    }
+
+    /// Appends segments that count for `bytes` in all.
+    fn push_counted(&self, segments: impl IntoIterator<Item = Segment>, bytes: usize) -> bool {
         let mut q = lock(&self.queue);
         let was_empty = q.len == 0;
         segments.into_iter().for_each(|s| q.push(s));
+        q.bytes = q.bytes.saturating_add(bytes);
         self.bytes.store(q.bytes, Ordering::Release);
         self.len.store(q.len, Ordering::Release);
         was_empty && q.len > 0
