@@ -223,3 +223,149 @@ fn unavailable_transports_and_bad_endpoints_are_clear_errors() {
         assert!(err.starts_with(&format!("bind {taken}:")), "{err}");
     });
 }
+
+/// Whether the peer at the other end of `s` closed it within `ms` (EOF or reset), reading
+/// without blocking the test's thread, where the socket under test runs.
+async fn closed_within(s: &mut TcpStream, ms: u64) -> bool {
+    s.set_nonblocking(true).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+    let mut chunk = [0u8; 4096];
+    while tokio::time::Instant::now() < deadline {
+        match s.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+#[test]
+fn max_connections_closes_the_connections_beyond_it_and_keeps_the_first() {
+    run(20, async {
+        let pull = Socket::with_options(
+            SocketType::Pull,
+            SocketOptions::default().max_connections(3),
+        )
+        .unwrap();
+        let mut monitor = pull.monitor();
+        let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+        let mut first = Vec::new();
+        for _ in 0..3 {
+            first.push(raw_peer(&ep, SocketType::Push, 1));
+        }
+        handshakes(&mut monitor, 3).await;
+        let mut extra: Vec<TcpStream> =
+            (0..2).map(|_| raw_peer(&ep, SocketType::Push, 1)).collect();
+        for s in &mut extra {
+            assert!(
+                closed_within(s, 5000).await,
+                "the 4th and 5th are closed by us"
+            );
+        }
+        for s in &mut first {
+            assert!(!closed_within(s, 200).await, "the first three stay");
+        }
+        // and they work
+        for (i, s) in first.iter_mut().enumerate() {
+            s.set_nonblocking(false).unwrap();
+            let mut wire = BytesMut::new();
+            encode_message(&Multipart::from(format!("m{i}")), &mut wire);
+            s.write_all(&wire).unwrap();
+        }
+        let mut got: Vec<Multipart> = Vec::new();
+        for _ in 0..3 {
+            got.push(recv_within(&pull, 5000).await.expect("a message"));
+        }
+        got.sort_by_key(|m| m.frames()[0].clone());
+        assert_eq!(got, ["m0", "m1", "m2"].map(Multipart::from));
+        // a place is given back when a connection ends
+        drop(first.pop());
+        disconnect_reason(&mut monitor).await;
+        let mut again = None;
+        for _ in 0..50 {
+            let mut s = raw_peer(&ep, SocketType::Push, 1);
+            if !closed_within(&mut s, 100).await {
+                again = Some(s);
+                break;
+            }
+        }
+        assert!(
+            again.is_some(),
+            "a new connection is accepted once one ended"
+        );
+    });
+}
+
+#[test]
+fn rcvhwm_bytes_stops_reading_a_peer_whose_queue_holds_that_many_bytes() {
+    run(60, async {
+        const MIB: usize = 1 << 20;
+        let pull =
+            Socket::with_options(SocketType::Pull, SocketOptions::default().rcvhwm_bytes(MIB))
+                .unwrap();
+        let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+        // a raw PUSH writes 100 messages of 1 MiB as fast as we take them
+        let mut push = raw_peer(&ep, SocketType::Push, 1);
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let progress = written.clone();
+        let writer = std::thread::spawn(move || {
+            let mut wire = BytesMut::new();
+            encode_message(&Multipart::from(vec![7u8; MIB]), &mut wire);
+            for _ in 0..100 {
+                push.write_all(&wire).unwrap();
+                progress.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            push
+        });
+        // the application does not read: what the PULL takes in stops near its mark (plus
+        // what the kernel's socket buffers hold), far from the 100 MiB sent
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let sent = written.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < 40, "{sent} MiB taken in while nobody read");
+        // nothing is lost: every message arrives once the application reads
+        for _ in 0..100 {
+            let m = recv_within(&pull, 10_000).await.expect("a message");
+            assert_eq!(m.byte_len(), MIB);
+        }
+        while !writer.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(writer.join().unwrap());
+    });
+}
+
+#[test]
+fn zero_handshake_ivl_means_no_deadline_over_tcp_and_inproc() {
+    run(20, async {
+        let opts = SocketOptions::default().handshake_ivl(Duration::ZERO);
+        // a peer that greets late is still waited for
+        let pull = Socket::with_options(SocketType::Pull, opts.clone()).unwrap();
+        let ep = pull.bind("tcp://127.0.0.1:0").await.unwrap();
+        let mut late = TcpStream::connect(addr(&ep)).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut wire = Handshake::new(SocketType::Push, Bytes::new()).initial_bytes();
+        encode_message(&Multipart::from("late"), &mut wire);
+        let _ = late.write_all(&wire);
+        assert_eq!(
+            recv_within(&pull, 5000).await,
+            Some(Multipart::from("late"))
+        );
+        // and sockets of ours connect as usual
+        for ep in ["tcp://127.0.0.1:0", "inproc://zero-handshake-ivl"] {
+            let pull = Socket::with_options(SocketType::Pull, opts.clone()).unwrap();
+            let ep = pull.bind(ep).await.unwrap();
+            let push = Socket::with_options(SocketType::Push, opts.clone()).unwrap();
+            push.connect(&ep).await.unwrap();
+            push.send("hello").await.unwrap();
+            assert_eq!(
+                recv_within(&pull, 5000).await,
+                Some(Multipart::from("hello")),
+                "{ep}"
+            );
+        }
+    });
+}

@@ -7,6 +7,20 @@ use bytes::Bytes;
 /// Default [`SocketOptions::maxmsgsize`]: 256 MiB.
 pub const DEFAULT_MAXMSGSIZE: u64 = 256 * 1024 * 1024;
 
+/// Default [`SocketOptions::rcvhwm_bytes`]: 64 MiB.
+pub const DEFAULT_RCVHWM_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default [`SocketOptions::max_connections`]: 10 000 per bound endpoint.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Largest `sndhwm` / `rcvhwm`: libzmq's (they are C `int`s there), so that no sum of marks
+/// can overflow.
+pub const MAX_HWM: usize = i32::MAX as usize;
+
+/// What each frame of a message counts for in [`SocketOptions::rcvhwm_bytes`], on top of its
+/// bytes: about what a frame costs in memory, so that empty frames are not free.
+pub const FRAME_OVERHEAD: usize = 32;
+
 /// Options of one socket. Names and defaults follow libzmq (`zmq_setsockopt(3)`).
 ///
 /// Build one from [`SocketOptions::default`] with the chainable setters, each named after the
@@ -36,8 +50,25 @@ pub struct SocketOptions {
     /// At the mark PUB drops for that peer; PUSH sends elsewhere or waits. Default 1000.
     pub sndhwm: usize,
     /// High-water mark of inbound messages per peer; at the mark the connection stops reading
-    /// (TCP pushes back on the sender). Default 1000.
+    /// (TCP pushes back on the sender). Default 1000. At most [`MAX_HWM`], as `sndhwm`.
     pub rcvhwm: usize,
+    /// High-water mark of inbound *bytes* per peer (ours; libzmq has none): a tcp/ipc
+    /// connection also stops reading while its peer's queued messages hold this many bytes,
+    /// each frame counting its length plus [`FRAME_OVERHEAD`]; the socket's ready queue also
+    /// stops taking messages at this many bytes. A tcp/ipc peer then costs at most this plus
+    /// one read's messages, whatever `rcvhwm` says. An inproc sender fills the queue directly
+    /// and is bounded by the message marks only (its messages are already in this process).
+    /// Default 64 MiB ([`DEFAULT_RCVHWM_BYTES`]).
+    pub rcvhwm_bytes: usize,
+    /// The most frames one inbound message may have (ours; libzmq has none); a message with
+    /// more closes the connection ("protocol error: message has more than max_frames ...").
+    /// `None`: no cap. Default 1024: a message of empty frames would otherwise cost ~32 bytes
+    /// of memory per 2 bytes of wire, and envelopes need a handful.
+    pub max_frames: Option<usize>,
+    /// The most connections accepted at once on each bound endpoint (ours); a connection
+    /// beyond it is closed at once, with a warning logged. Default 10 000
+    /// ([`DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: usize,
     /// How long a closed socket keeps trying to deliver queued messages. `None`: until they are
     /// delivered (libzmq's -1). Default `None`.
     pub linger: Option<Duration>,
@@ -53,7 +84,8 @@ pub struct SocketOptions {
     /// The identity announced to peers in the handshake (`ZMQ_ROUTING_ID`), at most 255 bytes
     /// and not starting with a zero byte. Default empty.
     pub routing_id: Bytes,
-    /// Deadline of the ZMTP handshake (`ZMQ_HANDSHAKE_IVL`). Default 30 s.
+    /// Deadline of the ZMTP handshake (`ZMQ_HANDSHAKE_IVL`); zero: no deadline, as in libzmq.
+    /// Default 30 s.
     pub handshake_ivl: Duration,
     /// REQ: allow a new request before the last one was answered (`ZMQ_REQ_RELAXED`).
     pub req_relaxed: bool,
@@ -80,8 +112,9 @@ pub struct SocketOptions {
     /// (`ZMQ_HEARTBEAT_TIMEOUT`). `None`: `heartbeat_ivl`. Default `None`.
     pub heartbeat_timeout: Option<Duration>,
     /// The time-to-live our PINGs carry (`ZMQ_HEARTBEAT_TTL`): a peer that hears nothing from
-    /// us for that long closes the connection. Whole deciseconds, at most 6553.5 s. `None`:
-    /// none. Default `None`. (We honour a peer's TTL likewise.)
+    /// us for that long closes the connection. Whole deciseconds, rounded down as libzmq
+    /// does but never to zero: under 100 ms counts as 100 ms. At most 6553.5 s. `None`: none.
+    /// Default `None`. (We honour a peer's TTL likewise.)
     pub heartbeat_ttl: Option<Duration>,
 }
 
@@ -90,6 +123,9 @@ impl Default for SocketOptions {
         SocketOptions {
             sndhwm: 1000,
             rcvhwm: 1000,
+            rcvhwm_bytes: DEFAULT_RCVHWM_BYTES,
+            max_frames: Some(actormq_transports::zmtp::DEFAULT_MAX_FRAMES),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             linger: None,
             reconnect_ivl: Duration::from_millis(100),
             reconnect_ivl_max: Duration::ZERO,
@@ -129,6 +165,9 @@ macro_rules! setters {
 setters! {
     sndhwm: usize;
     rcvhwm: usize;
+    rcvhwm_bytes: usize;
+    max_frames: Option<usize>;
+    max_connections: usize;
     linger: Option<Duration>;
     reconnect_ivl: Duration;
     reconnect_ivl_max: Duration;
@@ -196,6 +235,24 @@ pub const OPTIONS: &[OptionDef] = &[
         description: "inbound messages queued per peer; at the mark the connection stops reading; at least 1",
     },
     OptionDef {
+        name: "rcvhwm_bytes",
+        unit: "bytes",
+        default: "67108864",
+        description: "inbound bytes queued per peer (each frame counts its length + 32); at the mark a tcp/ipc connection stops reading, and the ready queue stops filling (ours: libzmq has none); at least 1",
+    },
+    OptionDef {
+        name: "max_frames",
+        unit: "frames, -1 = unlimited",
+        default: "1024",
+        description: "most frames in one inbound message; more closes the connection (ours: libzmq has none)",
+    },
+    OptionDef {
+        name: "max_connections",
+        unit: "connections",
+        default: "10000",
+        description: "connections accepted at once per bound endpoint; more are closed at once with a warning (ours); at least 1",
+    },
+    OptionDef {
         name: "linger",
         unit: "ms, -1 = forever",
         default: "-1",
@@ -229,7 +286,7 @@ pub const OPTIONS: &[OptionDef] = &[
         name: "handshake_ivl",
         unit: "ms",
         default: "30000",
-        description: "deadline of the ZMTP handshake",
+        description: "deadline of the ZMTP handshake; 0 = none, as in libzmq",
     },
     OptionDef {
         name: "req_relaxed",
@@ -335,6 +392,10 @@ fn non_negative(value: &str) -> Result<u64, String> {
     u64::try_from(n).map_err(|_| format!("`{value}` is negative"))
 }
 
+fn usize_of(value: &str) -> Result<usize, String> {
+    usize::try_from(non_negative(value)?).map_err(|_| format!("`{value}` is too large"))
+}
+
 /// A duration in ms where `special` (-1 or 0) means `None`.
 fn millis_or(value: &str, special: i64) -> Result<Option<Duration>, String> {
     let n = int(value)?;
@@ -384,8 +445,16 @@ impl SocketOptions {
         let o = &mut next;
         let parsed: Result<(), String> = (|| {
             match name {
-                "sndhwm" => o.sndhwm = non_negative(value)? as usize,
-                "rcvhwm" => o.rcvhwm = non_negative(value)? as usize,
+                "sndhwm" => o.sndhwm = usize_of(value)?,
+                "rcvhwm" => o.rcvhwm = usize_of(value)?,
+                "rcvhwm_bytes" => o.rcvhwm_bytes = usize_of(value)?,
+                "max_frames" => {
+                    o.max_frames = match int(value)? {
+                        -1 => None,
+                        _ => Some(usize_of(value)?),
+                    }
+                }
+                "max_connections" => o.max_connections = usize_of(value)?,
                 "linger" => o.linger = millis_or(value, -1)?,
                 "reconnect_ivl" => o.reconnect_ivl = Duration::from_millis(non_negative(value)?),
                 "reconnect_ivl_max" => {
@@ -448,6 +517,11 @@ impl SocketOptions {
         Some(match name {
             "sndhwm" => self.sndhwm.to_string(),
             "rcvhwm" => self.rcvhwm.to_string(),
+            "rcvhwm_bytes" => self.rcvhwm_bytes.to_string(),
+            "max_frames" => self
+                .max_frames
+                .map_or_else(|| "-1".into(), |m| m.to_string()),
+            "max_connections" => self.max_connections.to_string(),
             "linger" => or(self.linger, "-1"),
             "reconnect_ivl" => millis(self.reconnect_ivl),
             "reconnect_ivl_max" => millis(self.reconnect_ivl_max),
@@ -487,10 +561,20 @@ impl SocketOptions {
     fn check(&self, name: &str) -> Result<(), String> {
         const UNBOUNDED: &str =
             "must be at least 1 (libzmq's 0 = unlimited is not supported: queues are bounded)";
+        const TOO_HIGH: &str = "must be at most 2147483647 (libzmq's limit, a C int)";
         let bad = |reason: &str| Err(reason.to_string());
         match name {
             "sndhwm" if self.sndhwm == 0 => bad(UNBOUNDED),
             "rcvhwm" if self.rcvhwm == 0 => bad(UNBOUNDED),
+            "sndhwm" if self.sndhwm > MAX_HWM => bad(TOO_HIGH),
+            "rcvhwm" if self.rcvhwm > MAX_HWM => bad(TOO_HIGH),
+            "rcvhwm_bytes" if self.rcvhwm_bytes == 0 => {
+                bad("must be at least 1 (queues are bounded)")
+            }
+            "max_frames" if self.max_frames == Some(0) => {
+                bad("must be at least 1 (-1 lifts the cap)")
+            }
+            "max_connections" if self.max_connections == 0 => bad("must be at least 1"),
             "routing_id" if self.routing_id.len() > 255 => bad("must be at most 255 bytes"),
             "routing_id" if self.routing_id.first() == Some(&0) => {
                 bad("must not start with a zero byte (reserved for generated ids)")
@@ -589,6 +673,9 @@ mod tests {
         match name {
             "sndhwm" => "7",
             "rcvhwm" => "8",
+            "rcvhwm_bytes" => "1048576",
+            "max_frames" => "-1",
+            "max_connections" => "3",
             "linger" => "250",
             "reconnect_ivl" => "300",
             "reconnect_ivl_max" => "9000",
@@ -637,6 +724,9 @@ mod tests {
         let SocketOptions {
             sndhwm,
             rcvhwm,
+            rcvhwm_bytes,
+            max_frames,
+            max_connections,
             linger,
             reconnect_ivl,
             reconnect_ivl_max,
@@ -656,6 +746,9 @@ mod tests {
         } = all;
         assert_ne!(sndhwm, defaults.sndhwm);
         assert_ne!(rcvhwm, defaults.rcvhwm);
+        assert_ne!(rcvhwm_bytes, defaults.rcvhwm_bytes);
+        assert_ne!(max_frames, defaults.max_frames);
+        assert_ne!(max_connections, defaults.max_connections);
         assert_ne!(linger, defaults.linger);
         assert_ne!(reconnect_ivl, defaults.reconnect_ivl);
         assert_ne!(reconnect_ivl_max, defaults.reconnect_ivl_max);
@@ -672,7 +765,33 @@ mod tests {
         assert_ne!(heartbeat_ivl, defaults.heartbeat_ivl);
         assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
         assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
-        assert_eq!(OPTIONS.len(), 18, "one table entry per field");
+        assert_eq!(OPTIONS.len(), 21, "one table entry per field");
+    }
+
+    #[test]
+    fn high_water_marks_near_usize_max_are_refused() {
+        for o in [
+            SocketOptions::default().sndhwm(usize::MAX),
+            SocketOptions::default().rcvhwm(usize::MAX),
+            SocketOptions::default().rcvhwm(MAX_HWM + 1),
+        ] {
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains("at most 2147483647"), "{e}");
+        }
+        let o = SocketOptions::default().sndhwm(MAX_HWM).rcvhwm(MAX_HWM);
+        assert!(o.validate().is_ok());
+        // the largest marks still add up (an inproc pipe holds sndhwm + rcvhwm)
+        assert!(o.sndhwm.checked_add(o.rcvhwm).is_some());
+    }
+
+    #[test]
+    fn zero_handshake_ivl_is_allowed_and_documented() {
+        let mut o = SocketOptions::default();
+        o.set("handshake_ivl", "0").unwrap();
+        assert_eq!(o.handshake_ivl, Duration::ZERO);
+        assert!(o.validate().is_ok());
+        let def = OPTIONS.iter().find(|d| d.name == "handshake_ivl").unwrap();
+        assert!(def.description.contains("0 = none"));
     }
 
     #[test]
@@ -690,6 +809,12 @@ mod tests {
         for (name, value, says) in [
             ("sndhwm", "0", "at least 1"),
             ("sndhwm", "-3", "negative"),
+            ("sndhwm", "2147483648", "at most 2147483647"),
+            ("rcvhwm", "18446744073709551615", "whole number"),
+            ("rcvhwm", "9223372036854775807", "at most 2147483647"),
+            ("rcvhwm_bytes", "0", "at least 1"),
+            ("max_frames", "0", "at least 1"),
+            ("max_connections", "0", "at least 1"),
             ("linger", "soon", "whole number"),
             ("reconnect_ivl", "0", "more than zero"),
             ("heartbeat_ttl", "7000000", "6553.5 s"),

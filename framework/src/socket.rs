@@ -96,7 +96,7 @@ impl Socket {
         let (events, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
             send: SendQueue::new(options.sndhwm),
-            recv: RecvQueue::new(),
+            recv: RecvQueue::new(options.rcvhwm_bytes),
             addresses: Default::default(),
             inlet: Default::default(),
         });

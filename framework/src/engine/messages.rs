@@ -67,10 +67,35 @@ pub(crate) struct CloseSocket(pub(crate) Option<oneshot::Sender<()>>);
 #[rtype(result = "()")]
 pub(crate) struct Accepted {
     pub(crate) link: Link,
+    /// Its place among the listener's `max_connections`, held for the connection's life.
+    pub(crate) slot: ConnSlot,
     /// The peer's address, as the transport describes it.
     pub(crate) peer: String,
     /// The bound endpoint it arrived on.
     pub(crate) endpoint: Endpoint,
+}
+
+/// One accepted connection's place in its listener's count (`max_connections`): given back
+/// when dropped, whether the connection ran and ended or never started.
+pub(crate) struct ConnSlot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl ConnSlot {
+    /// Takes a place in `count` if it holds fewer than `max`.
+    pub(crate) fn take(count: &Arc<std::sync::atomic::AtomicUsize>, max: usize) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ConnSlot(count.clone()))
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A connection completed its handshake; the socket may refuse it (a second PAIR peer, a

@@ -19,6 +19,13 @@ use std::collections::VecDeque;
 use actormq_transports::Multipart;
 use bytes::{Bytes, BytesMut};
 
+/// What a message counts for against `rcvhwm_bytes`: its bytes, plus
+/// [`crate::options::FRAME_OVERHEAD`] per frame.
+pub(crate) fn cost(msg: &Multipart) -> usize {
+    msg.byte_len()
+        .saturating_add(msg.len().saturating_mul(crate::options::FRAME_OVERHEAD))
+}
+
 /// Messages of at most this many bytes (all frames together) are packed.
 pub(crate) const PACK_MAX: usize = 512;
 
@@ -76,6 +83,16 @@ impl Segment {
         match self {
             Segment::Plain(q) => q.len(),
             Segment::Packed(p) => p.msgs,
+        }
+    }
+
+    /// What the messages left count for (the sum of their [`cost`]s).
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Segment::Plain(q) => q.iter().map(cost).fold(0, usize::saturating_add),
+            Segment::Packed(p) => p.payload.len().saturating_add(
+                (p.lens.len() - p.next).saturating_mul(crate::options::FRAME_OVERHEAD),
+            ),
         }
     }
 

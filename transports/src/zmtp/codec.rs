@@ -5,8 +5,21 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use super::{Command, ProtocolError, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
 use crate::Multipart;
 
-/// Largest command body accepted (READY metadata, subscriptions): 1 MiB.
+/// Largest command body accepted after the handshake (subscriptions, PING): 1 MiB.
 pub const MAX_COMMAND_SIZE: u64 = 1 << 20;
+
+/// Largest command body accepted during the handshake (READY and its metadata, or a security
+/// mechanism's commands): 8 KiB. libzmq's own READY is under 100 bytes.
+pub const MAX_HANDSHAKE_COMMAND_SIZE: u64 = 8 * 1024;
+
+/// Default cap on the frames of one inbound message (`max_frames`): 1024. libzmq has none; a
+/// message of many empty frames would otherwise cost ~32 bytes of memory per 2 bytes of wire.
+pub const DEFAULT_MAX_FRAMES: usize = 1024;
+
+/// What a read buffer may reserve ahead for the rest of a frame at most, beyond what the frame
+/// already holds: a declared length is never trusted, so a frame trickled in costs at most about
+/// twice what has arrived of it, plus this.
+const RESERVE_AHEAD: usize = 64 * 1024;
 
 /// Frames smaller than this are copied out of the read buffer; larger ones are shared with it.
 const COPY_BELOW: usize = 1024;
@@ -28,18 +41,44 @@ pub enum Inbound {
 #[derive(Debug)]
 pub struct Decoder {
     max_msg_size: Option<u64>,
+    max_frames: Option<usize>,
+    max_command_size: u64,
     frames: Multipart,
     msg_size: u64,
 }
 
 impl Decoder {
-    /// A decoder that rejects messages larger than `max_msg_size` bytes (summed over frames).
+    /// A decoder that rejects messages larger than `max_msg_size` bytes (summed over frames),
+    /// messages of more than [`DEFAULT_MAX_FRAMES`] frames and commands larger than
+    /// [`MAX_COMMAND_SIZE`].
     pub fn new(max_msg_size: Option<u64>) -> Self {
         Decoder {
             max_msg_size,
+            max_frames: Some(DEFAULT_MAX_FRAMES),
+            max_command_size: MAX_COMMAND_SIZE,
             frames: Multipart::new(),
             msg_size: 0,
         }
+    }
+
+    /// Sets the cap on the frames of one message (`None`: no cap).
+    #[must_use]
+    pub fn with_max_frames(mut self, max_frames: Option<usize>) -> Self {
+        self.max_frames = max_frames;
+        self
+    }
+
+    /// Sets the largest command body accepted.
+    #[must_use]
+    pub fn with_max_command_size(mut self, max: u64) -> Self {
+        self.max_command_size = max;
+        self
+    }
+
+    /// The message being assembled: its frames so far and their bytes. Never more than the
+    /// limits allow.
+    pub fn partial(&self) -> (usize, u64) {
+        (self.frames.len(), self.msg_size)
     }
 
     /// Decodes the next message or command from the front of `buf`, consuming its bytes.
@@ -77,13 +116,18 @@ impl Decoder {
                 if flags & FLAG_MORE != 0 {
                     return Err(ProtocolError::CommandWithMore);
                 }
-                if size > MAX_COMMAND_SIZE {
+                if size > self.max_command_size {
                     return Err(ProtocolError::CommandTooLarge {
                         size,
-                        max: MAX_COMMAND_SIZE,
+                        max: self.max_command_size,
                     });
                 }
             } else {
+                if let Some(max) = self.max_frames {
+                    if self.frames.len() >= max {
+                        return Err(ProtocolError::TooManyFrames { max });
+                    }
+                }
                 let total = self.msg_size.saturating_add(size);
                 let max = self.max_msg_size.unwrap_or(i64::MAX as u64);
                 if total > max {
@@ -99,8 +143,9 @@ impl Decoder {
             };
             let needed = header.saturating_add(size);
             if buf.len() < needed {
-                // Ask for room for the rest of this frame, in bounded steps.
-                buf.reserve((needed - buf.len()).min(1 << 22));
+                // Ask for room for the rest of this frame in steps no larger than what has
+                // arrived (or `RESERVE_AHEAD`): a declared length is not trusted with memory.
+                buf.reserve((needed - buf.len()).min(buf.len().max(RESERVE_AHEAD)));
                 return Ok(None);
             }
             buf.advance(header);
@@ -291,6 +336,51 @@ mod tests {
             Decoder::new(None).decode(&mut buf),
             Err(ProtocolError::CommandTooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn empty_more_frames_stop_at_max_frames_and_never_hold_more() {
+        let mut d = Decoder::new(None);
+        let mut most = 0;
+        let mut result = Ok(None);
+        // a million empty MORE frames, fed 4 KiB at a time
+        let chunk: Vec<u8> = b"\x01\x00".repeat(2048);
+        for _ in 0..(1_000_000 / 2048) {
+            let mut buf = BytesMut::from(&chunk[..]);
+            result = decode_all(&mut d, &mut buf).map(|v| v.into_iter().next());
+            most = most.max(d.partial().0);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(ProtocolError::TooManyFrames { max: 1024 }));
+        assert!(most <= DEFAULT_MAX_FRAMES, "held {most} frames");
+        assert_eq!(
+            ProtocolError::TooManyFrames { max: 1024 }.to_string(),
+            "message has more than max_frames (1024) frames"
+        );
+    }
+
+    #[test]
+    fn a_declared_frame_is_not_reserved_up_front() {
+        // declares 256 MiB (no maxmsgsize), then trickles in: the buffer grows with what
+        // arrived, never toward what was declared
+        let mut buf = BytesMut::with_capacity(16);
+        buf.extend_from_slice(b"\x02\x00\x00\x00\x00\x10\x00\x00\x00x");
+        let mut d = Decoder::new(None);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert!(buf.capacity() <= 2 * RESERVE_AHEAD, "{}", buf.capacity());
+        for _ in 0..100_000 {
+            buf.extend_from_slice(b"y");
+            assert_eq!(d.decode(&mut buf).unwrap(), None);
+        }
+        // about twice what arrived, plus the step
+        assert!(
+            buf.capacity() <= 2 * (buf.len() + RESERVE_AHEAD),
+            "{} for {} received",
+            buf.capacity(),
+            buf.len()
+        );
     }
 
     #[test]

@@ -4,6 +4,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::ProtocolError;
 
+/// The most properties a READY may carry (libzmq sends two or three).
+pub const MAX_PROPERTIES: usize = 64;
+
 /// The metadata properties of a READY command, in the order received.
 ///
 /// ```
@@ -54,6 +57,9 @@ impl Metadata {
             let name_len = data[0] as usize;
             if name_len == 0 {
                 return Err(bad("property with an empty name"));
+            }
+            if props.len() >= MAX_PROPERTIES {
+                return Err(bad(&format!("more than {MAX_PROPERTIES} properties")));
             }
             if data.len() < 1 + name_len + 4 {
                 return Err(bad("property truncated"));

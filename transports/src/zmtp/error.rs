@@ -45,6 +45,18 @@ pub enum ProtocolError {
         /// The limit.
         max: u64,
     },
+    /// A message has more frames than the limit (`max_frames`).
+    #[error("message has more than max_frames ({max}) frames")]
+    TooManyFrames {
+        /// The limit.
+        max: usize,
+    },
+    /// The peer's identity is longer than 255 bytes (libzmq refuses these too).
+    #[error("peer identity of {len} bytes exceeds 255 bytes")]
+    IdentityTooLong {
+        /// Its length.
+        len: usize,
+    },
     /// A command body exceeds the command limit.
     #[error("command of {size} bytes exceeds the {max}-byte command limit")]
     CommandTooLarge {
@@ -101,6 +113,7 @@ impl ProtocolError {
             ProtocolError::IncompatibleSocketType { .. }
                 | ProtocolError::UnknownSocketType { .. }
                 | ProtocolError::InvalidIdentity
+                | ProtocolError::IdentityTooLong { .. }
         )
     }
 }

@@ -16,7 +16,8 @@ pub struct PeerInfo {
     pub identity: Bytes,
     /// The peer's ZMTP version (major, minor).
     pub version: (u8, u8),
-    /// All of the peer's READY properties.
+    /// All of the peer's READY properties (at most [`super::MAX_PROPERTIES`], in a READY of at
+    /// most [`super::MAX_HANDSHAKE_COMMAND_SIZE`] bytes).
     pub metadata: Metadata,
 }
 
@@ -70,7 +71,8 @@ impl Handshake {
             local,
             identity,
             state: State::Greeting,
-            decoder: Decoder::new(Some(0)),
+            decoder: Decoder::new(Some(0))
+                .with_max_command_size(super::codec::MAX_HANDSHAKE_COMMAND_SIZE),
         }
     }
 
@@ -220,6 +222,11 @@ pub fn check_peer(
     if identity.first() == Some(&0) {
         return Err(ProtocolError::InvalidIdentity);
     }
+    if identity.len() > 255 {
+        return Err(ProtocolError::IdentityTooLong {
+            len: identity.len(),
+        });
+    }
     Ok(())
 }
 
@@ -329,6 +336,49 @@ mod tests {
             h.feed(&mut wire),
             Err(ProtocolError::UnknownSocketType { .. })
         ));
+    }
+
+    /// A greeting and a READY from a peer of type PUSH with these extra properties.
+    fn ready_with(props: &[(&str, Vec<u8>)]) -> BytesMut {
+        let mut meta = Metadata::default();
+        meta.insert("Socket-Type", "DEALER");
+        for (name, value) in props {
+            meta.insert(*name, value.clone());
+        }
+        let mut wire = BytesMut::from(&Greeting::null().encode()[..]);
+        encode_command(&Command::Ready(meta), &mut wire);
+        wire
+    }
+
+    #[test]
+    fn ready_is_bounded_in_bytes_properties_and_identity() {
+        let feed =
+            |mut wire: BytesMut| Handshake::new(SocketType::Router, Bytes::new()).feed(&mut wire);
+        // a READY of ~9 KiB: refused before it is buffered
+        let big = feed(ready_with(&[("X-Big", vec![b'x'; 9000])]));
+        assert!(
+            matches!(big, Err(ProtocolError::CommandTooLarge { max: 8192, .. })),
+            "{big:?}"
+        );
+        // just under the limit is fine
+        let ok = feed(ready_with(&[("X-Big", vec![b'x'; 8000])]));
+        assert!(ok.unwrap().is_some());
+        // 65 properties in all: too many (each tiny)
+        let names: Vec<String> = (0..64).map(|i| format!("X-{i}")).collect();
+        let many: Vec<(&str, Vec<u8>)> = names.iter().map(|n| (n.as_str(), vec![])).collect();
+        let r = feed(ready_with(&many));
+        assert!(
+            matches!(&r, Err(ProtocolError::MalformedCommand { reason, .. }) if reason.contains("more than 64 properties")),
+            "{r:?}"
+        );
+        let r = feed(ready_with(&many[..63]));
+        assert_eq!(r.unwrap().unwrap().metadata.iter().count(), 64);
+        // an Identity over 255 bytes is refused (with an ERROR), as libzmq does
+        let r = feed(ready_with(&[("Identity", vec![b'i'; 256])]));
+        assert_eq!(r, Err(ProtocolError::IdentityTooLong { len: 256 }));
+        assert!(r.unwrap_err().is_refusal());
+        let r = feed(ready_with(&[("Identity", vec![b'i'; 255])]));
+        assert_eq!(r.unwrap().unwrap().identity.len(), 255);
     }
 
     proptest! {

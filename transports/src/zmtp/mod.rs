@@ -50,6 +50,17 @@
 //!   [`Decoder`] refuses a frame that sets them, and checks every declared size against
 //!   `maxmsgsize` (summed over a message's frames) or [`MAX_COMMAND_SIZE`] before buffering
 //!   anything.
+//! - **What a peer may cost, in bytes.** libzmq bounds none of these; we do, and close the
+//!   connection with a protocol error past them:
+//!   - a message has at most `max_frames` frames ([`DEFAULT_MAX_FRAMES`], 1024), so that
+//!     empty frames (2 wire bytes, ~32 bytes of memory each) cannot amplify;
+//!   - a handshake command (READY) is at most [`MAX_HANDSHAKE_COMMAND_SIZE`] (8 KiB) with at
+//!     most [`MAX_PROPERTIES`] (64) properties, and the `Identity` at most 255 bytes (libzmq
+//!     refuses longer ones too); [`PeerInfo`] keeps that metadata, so at most about 12 KiB
+//!     per connection;
+//!   - a frame's declared length is never reserved up front: a frame still arriving costs at
+//!     most about twice what arrived of it plus 64 KiB of read buffer (so a 256 MiB frame
+//!     trickled in holds only what was sent; there is no idle deadline, as in libzmq).
 //! - **UDP has no RFC.** libzmq's UDP engine defines the format: one datagram per message,
 //!   `[group length][group][body]`, with no greeting or commands. A datagram over 8192 octets
 //!   is dropped ([`crate::datagram`]).
@@ -74,8 +85,11 @@ mod handshake;
 mod mechanism;
 mod session;
 
-pub use codec::{encode_command, encode_message, Decoder, Inbound, MAX_COMMAND_SIZE};
-pub use command::{Command, Metadata};
+pub use codec::{
+    encode_command, encode_message, Decoder, Inbound, DEFAULT_MAX_FRAMES, MAX_COMMAND_SIZE,
+    MAX_HANDSHAKE_COMMAND_SIZE,
+};
+pub use command::{Command, Metadata, MAX_PROPERTIES};
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
 pub use handshake::{check_peer, Handshake, PeerInfo};

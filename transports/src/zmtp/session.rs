@@ -27,27 +27,34 @@ pub struct SessionConfig {
     pub identity: Bytes,
     /// The largest inbound message accepted, summed over its frames (`ZMQ_MAXMSGSIZE`).
     pub maxmsgsize: Option<u64>,
-    /// The time the handshake may take, from [`Session::new`] (`ZMQ_HANDSHAKE_IVL`).
+    /// The time the handshake may take, from [`Session::new`] (`ZMQ_HANDSHAKE_IVL`); zero:
+    /// no deadline, as in libzmq.
     pub handshake_ivl: Duration,
+    /// The most frames one inbound message may have (ours; libzmq has no such cap); none: no
+    /// cap.
+    pub max_frames: Option<usize>,
     /// Send a PING this often (`ZMQ_HEARTBEAT_IVL`); none: no PINGs.
     pub heartbeat_ivl: Option<Duration>,
     /// Close when nothing at all arrives within this time of an unanswered PING
     /// (`ZMQ_HEARTBEAT_TIMEOUT`); none: `heartbeat_ivl`.
     pub heartbeat_timeout: Option<Duration>,
     /// The time-to-live our PINGs ask the peer to apply to us (`ZMQ_HEARTBEAT_TTL`), sent in
-    /// whole deciseconds.
+    /// whole deciseconds, rounded down as libzmq does but never to 0 (which would mean no
+    /// TTL): a TTL under 100 ms is sent as 1 decisecond.
     pub heartbeat_ttl: Option<Duration>,
 }
 
 impl SessionConfig {
     /// libzmq's defaults for a socket of type `socket_type`: no identity, no size limit, a
-    /// 30 s handshake, no heartbeats.
+    /// 30 s handshake, no heartbeats; and ours: at most [`super::DEFAULT_MAX_FRAMES`] frames
+    /// per message.
     pub fn new(socket_type: SocketType) -> Self {
         SessionConfig {
             socket_type,
             identity: Bytes::new(),
             maxmsgsize: None,
             handshake_ivl: Duration::from_secs(30),
+            max_frames: Some(super::DEFAULT_MAX_FRAMES),
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
@@ -168,6 +175,7 @@ enum Phase {
 pub struct Session {
     local: SocketType,
     maxmsgsize: Option<u64>,
+    max_frames: Option<usize>,
     handshake_ivl: Duration,
     heartbeat_ivl: Option<Duration>,
     heartbeat_timeout: Duration,
@@ -191,7 +199,8 @@ pub struct Session {
     encode_subs: bool,
     /// Incoming SUBSCRIBE / CANCEL become messages (a publisher).
     publisher: bool,
-    handshake_deadline: Instant,
+    /// None: `handshake_ivl` is zero, no deadline.
+    handshake_deadline: Option<Instant>,
     last_seen: Instant,
     paused: bool,
     next_ping: Option<Instant>,
@@ -215,10 +224,13 @@ impl fmt::Debug for Session {
     }
 }
 
-/// A PING's time-to-live field: whole deciseconds, at most `u16::MAX`.
+/// A PING's time-to-live field: whole deciseconds (rounded down, as libzmq does), at most
+/// `u16::MAX`, and at least 1 for a non-zero TTL (0 would mean none).
 fn ttl_deciseconds(ttl: Option<Duration>) -> u16 {
-    ttl.map_or(0, |t| {
-        u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
+    ttl.filter(|t| !t.is_zero()).map_or(0, |t| {
+        u16::try_from(t.as_millis() / 100)
+            .unwrap_or(u16::MAX)
+            .max(1)
     })
 }
 
@@ -243,6 +255,7 @@ impl Session {
         Session {
             local,
             maxmsgsize: config.maxmsgsize,
+            max_frames: config.max_frames,
             handshake_ivl: config.handshake_ivl,
             heartbeat_ivl: config.heartbeat_ivl,
             heartbeat_timeout: config
@@ -253,8 +266,8 @@ impl Session {
             wraps: false,
             mechanism,
             phase: Phase::Greeting,
-            // nothing but commands until the handshake is done
-            decoder: Decoder::new(Some(0)),
+            // nothing but small commands until the handshake is done
+            decoder: Decoder::new(Some(0)).with_max_command_size(super::MAX_HANDSHAKE_COMMAND_SIZE),
             peer: None,
             closed: None,
             events: VecDeque::new(),
@@ -263,7 +276,8 @@ impl Session {
             ping: false,
             encode_subs: false,
             publisher: matches!(local, SocketType::Pub | SocketType::XPub),
-            handshake_deadline: now + config.handshake_ivl,
+            handshake_deadline: (!config.handshake_ivl.is_zero())
+                .then(|| now + config.handshake_ivl),
             last_seen: now,
             paused: false,
             next_ping: None,
@@ -364,7 +378,7 @@ impl Session {
 
     fn activate(&mut self, info: PeerInfo, now: Instant) {
         self.phase = Phase::Active;
-        self.decoder = Decoder::new(self.maxmsgsize);
+        self.decoder = Decoder::new(self.maxmsgsize).with_max_frames(self.max_frames);
         self.wraps = self.mechanism.wraps_frames();
         self.encode_subs = self.local.is_subscriber() && info.is_3_1();
         self.last_seen = now;
@@ -430,6 +444,13 @@ impl Session {
             if flags & FLAG_COMMAND != 0 {
                 self.on_command_body(&data, messages)?;
                 continue;
+            }
+            if let Some(max) = self.max_frames {
+                if self.partial.len() >= max {
+                    return Err(
+                        self.close(CloseReason::Protocol(ProtocolError::TooManyFrames { max }))
+                    );
+                }
             }
             self.partial_size += data.len() as u64;
             let max = self.maxmsgsize.unwrap_or(i64::MAX as u64);
@@ -554,7 +575,7 @@ impl Session {
             return None;
         }
         if !matches!(self.phase, Phase::Active) {
-            return Some(self.handshake_deadline);
+            return self.handshake_deadline;
         }
         // while paused, silence does not count: only the PINGs are due
         let silence = |d| if self.paused { None } else { d };
@@ -576,7 +597,7 @@ impl Session {
             return;
         }
         if !matches!(self.phase, Phase::Active) {
-            if now >= self.handshake_deadline {
+            if self.handshake_deadline.is_some_and(|at| now >= at) {
                 self.close(CloseReason::HandshakeTimeout(self.handshake_ivl));
             }
             return;
@@ -1242,6 +1263,97 @@ mod tests {
         assert_eq!(s.poll_timeout(), None);
         s.handle_timeout(start + Duration::from_secs(60));
         assert!(!s.is_closed());
+    }
+
+    #[test]
+    fn zero_handshake_ivl_means_no_deadline() {
+        let start = Instant::now();
+        let mut c = config(SocketType::Push);
+        c.handshake_ivl = Duration::ZERO;
+        let mut s = session(c, start);
+        assert_eq!(s.poll_timeout(), None);
+        s.handle_timeout(start);
+        s.handle_timeout(start + Duration::from_secs(3600));
+        assert!(!s.is_closed(), "{:?}", s.close_reason());
+        // and the handshake still completes later
+        s.poll_transmit(&mut BytesMut::new());
+        s.handle_input(
+            &mut hand_made_peer("PULL", 1),
+            start + Duration::from_secs(3601),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(matches!(s.poll_event(), Some(Event::Ready(_))));
+    }
+
+    #[test]
+    fn a_ttl_under_a_decisecond_is_sent_as_one_not_as_none() {
+        assert_eq!(ttl_deciseconds(None), 0);
+        assert_eq!(ttl_deciseconds(Some(Duration::ZERO)), 0);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_nanos(1))), 1);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_millis(50))), 1);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_millis(99))), 1);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_millis(150))), 1);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_millis(1500))), 15);
+        assert_eq!(ttl_deciseconds(Some(Duration::from_secs(10_000))), u16::MAX);
+        // on the wire
+        let start = Instant::now();
+        let mut c = heartbeats(100, None);
+        c.heartbeat_ttl = Some(Duration::from_millis(50));
+        let mut s = ready(c, "PULL", start);
+        let (sent, _) = drive(
+            &mut s,
+            start,
+            Duration::from_millis(150),
+            &mut std::iter::empty(),
+        );
+        assert!(
+            matches!(sent[0].1, Command::Ping { ttl: 1, .. }),
+            "{sent:?}"
+        );
+    }
+
+    /// A million empty MORE frames: 2 MB of wire that would be ~32 MB of `Bytes` handles.
+    fn endless_empty_frames() -> BytesMut {
+        let mut wire = BytesMut::with_capacity(2_000_000);
+        for _ in 0..1_000_000 {
+            wire.extend_from_slice(b"\x01\x00");
+        }
+        wire
+    }
+
+    #[test]
+    fn endless_empty_more_frames_close_at_max_frames() {
+        let now = Instant::now();
+        let mut s = ready(config(SocketType::Pull), "PUSH", now);
+        let mut wire = endless_empty_frames();
+        let mut got = Vec::new();
+        let r = s.handle_input(&mut wire, now, &mut got);
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "protocol error: message has more than max_frames (1024) frames"
+        );
+        assert!(got.is_empty());
+        // it stopped at the cap: the rest of the wire was never decoded
+        assert_eq!(wire.len(), 2_000_000 - 2 * crate::zmtp::DEFAULT_MAX_FRAMES);
+        assert!(s.decoder.partial().0 <= crate::zmtp::DEFAULT_MAX_FRAMES);
+        // a message of exactly the cap passes; the cap is configurable, and None lifts it
+        let mut c = config(SocketType::Pull);
+        c.max_frames = Some(3);
+        let mut s = ready(c, "PUSH", now);
+        let mut got = Vec::new();
+        let mut wire = BytesMut::from(&b"\x01\x00\x01\x00\x00\x00"[..]);
+        s.handle_input(&mut wire, now, &mut got).unwrap();
+        assert_eq!(got, [Multipart::from(["", "", ""])]);
+        let mut wire = BytesMut::from(&b"\x01\x00\x01\x00\x01\x00\x00\x00"[..]);
+        assert!(s.handle_input(&mut wire, now, &mut got).is_err());
+        let mut c = config(SocketType::Pull);
+        c.max_frames = None;
+        let mut s = ready(c, "PUSH", now);
+        let mut wire = endless_empty_frames();
+        wire.extend_from_slice(b"\x00\x00");
+        s.handle_input(&mut wire, now, &mut got).unwrap();
+        assert_eq!(got.last().map(Multipart::len), Some(1_000_001));
     }
 
     #[test]

@@ -37,13 +37,13 @@ impl Runner {
             socket_type: local,
             identity: opts.routing_id.clone(),
         };
-        let theirs = match tokio::time::timeout(opts.handshake_ivl, link.handshake(ours)).await {
-            Ok(Ok(theirs)) => theirs,
-            Ok(Err(reason)) => return from_link(reason),
-            Err(_) => return CloseReason::HandshakeTimeout(opts.handshake_ivl).into(),
+        let theirs = match within(opts.handshake_ivl, link.handshake(ours)).await {
+            Some(Ok(theirs)) => theirs,
+            Some(Err(reason)) => return from_link(reason),
+            None => return CloseReason::HandshakeTimeout(opts.handshake_ivl).into(),
         };
         // telling a refused peer why may take no longer than a handshake
-        let bounded = |f| tokio::time::timeout(opts.handshake_ivl, f);
+        let bounded = |f| within(opts.handshake_ivl, f);
         if let Err(e) = check_peer(local, theirs.socket_type, &theirs.identity) {
             let _ = bounded(link.refuse(e.to_string())).await;
             return CloseReason::HandshakeFailed(e).into();
@@ -70,19 +70,19 @@ impl Runner {
             }
         };
         let started = tokio::select! {
-            started = tokio::time::timeout(opts.handshake_ivl, link.start(inq, wake)) => started,
+            started = within(opts.handshake_ivl, link.start(inq, wake)) => started,
             _ = socket_closed => {
                 self.leave(&out);
                 return DisconnectReason::ClosedBySocket;
             }
         };
         let started = match started {
-            Ok(Ok(started)) => started,
-            Ok(Err(reason)) => {
+            Some(Ok(started)) => started,
+            Some(Err(reason)) => {
                 self.leave(&out);
                 return from_link(reason);
             }
-            Err(_) => {
+            None => {
                 self.leave(&out);
                 return CloseReason::HandshakeTimeout(opts.handshake_ivl).into();
             }
@@ -108,4 +108,13 @@ impl Runner {
         self.leave(&out);
         reason
     }
+}
+
+/// `f`, unless `ivl` (`handshake_ivl`) passes first: `None`. A zero `ivl` is no deadline, as
+/// in libzmq.
+async fn within<F: std::future::Future>(ivl: std::time::Duration, f: F) -> Option<F::Output> {
+    if ivl.is_zero() {
+        return Some(f.await);
+    }
+    tokio::time::timeout(ivl, f).await.ok()
 }

@@ -17,7 +17,7 @@ use actormq_transports::{transport_for, Endpoint, Link};
 use tracing::Instrument;
 
 use crate::engine::ctx::SocketInfo;
-use crate::engine::messages::{Abort, Close, ConnId, ConnectionEnded, PeerGone, PeerUp};
+use crate::engine::messages::{Abort, Close, ConnId, ConnSlot, ConnectionEnded, PeerGone, PeerUp};
 use crate::engine::messages::{PeerReadable, PeerWritable};
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
@@ -87,6 +87,8 @@ pub(crate) enum Origin {
     /// Accepted on a bound endpoint.
     Accepted {
         link: Link,
+        /// Held until the connection ends (the listener's `max_connections`).
+        slot: ConnSlot,
         peer: String,
         endpoint: Endpoint,
     },
@@ -146,9 +148,11 @@ impl Actor for ConnectionActor {
             match origin {
                 Origin::Accepted {
                     link,
+                    slot,
                     peer,
                     endpoint,
                 } => {
+                    let _slot = slot;
                     let span =
                         tracing::info_span!(parent: &run.info.span, "connection", %endpoint, %peer);
                     run.info.emit(SocketEvent::Accepted {
@@ -317,6 +321,7 @@ impl Runner {
         let readable = self.socket.readable.clone();
         let inq = Arc::new(PeerIn::new(
             self.info.options.rcvhwm,
+            self.info.options.rcvhwm_bytes,
             Arc::new(move || readable.do_send(PeerReadable)),
         ));
         let peer_type = peer.socket_type;

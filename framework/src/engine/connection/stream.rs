@@ -68,6 +68,7 @@ impl Runner {
             identity: opts.routing_id.clone(),
             maxmsgsize: opts.maxmsgsize,
             handshake_ivl: opts.handshake_ivl,
+            max_frames: opts.max_frames,
             heartbeat_ivl: opts.heartbeat_ivl,
             heartbeat_timeout: opts.heartbeat_timeout,
             heartbeat_ttl: opts.heartbeat_ttl,
@@ -179,7 +180,8 @@ impl Driver<'_> {
     }
 
     /// Feeds what the peer sends to the session and queues the messages it decodes, pausing
-    /// at `rcvhwm` (TCP then pushes back on the peer).
+    /// at `rcvhwm` messages or `rcvhwm_bytes` bytes (TCP then pushes back on the peer), so a
+    /// peer's queue holds at most a mark plus one read's messages.
     async fn read_loop(
         &self,
         mut rd: ReadHalf<BoxedStream>,
@@ -200,7 +202,7 @@ impl Driver<'_> {
             if !batch.is_empty() && inq.push_batch(std::mem::take(&mut batch)) {
                 readable.do_send(PeerReadable);
             }
-            if inq.len() >= rcvhwm {
+            if inq.is_full(rcvhwm) {
                 self.with(|s| s.set_paused(true, now()));
                 inq.wait_below(rcvhwm).await;
                 self.with(|s| s.set_paused(false, now()));

@@ -8,7 +8,7 @@ use std::thread::ThreadId;
 use actormq_transports::{BoxFuture, Inbox, Multipart, Wake};
 use tokio::sync::Notify;
 
-use crate::engine::pack::{segments, Segment};
+use crate::engine::pack::{cost, segments, Segment};
 use crate::engine::queues::lock::lock;
 
 /// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
@@ -21,6 +21,10 @@ pub(crate) struct PeerIn {
     queue: Mutex<Segments>,
     /// A mirror of the queue's length, written under its lock, read without it.
     len: AtomicUsize,
+    /// A mirror of the queue's bytes (see [`cost`]), written under its lock with `len`.
+    bytes: AtomicUsize,
+    /// The socket's `rcvhwm_bytes`: the reader pauses while the queue holds this many.
+    rcvhwm_bytes: usize,
     /// Told when the queue falls below the mark: a reader paused there resumes.
     pub(crate) space: Notify,
     /// The socket's `rcvhwm`.
@@ -46,6 +50,8 @@ struct Segments {
     segments: VecDeque<Segment>,
     /// Messages in all segments.
     len: usize,
+    /// What they count for against `rcvhwm_bytes` (the sum of their [`cost`]s).
+    bytes: usize,
     /// The buffer of an emptied plain segment, for an in-process sender to queue its next
     /// batch in (a buffer grown to a batch's size, rather than one that grows every time).
     spare: Option<VecDeque<Multipart>>,
@@ -60,20 +66,30 @@ impl Segments {
         }
     }
 
-    /// Takes up to `n` messages, oldest first, keeping an emptied buffer as `spare` if asked
-    /// (only an in-process sender has a use for it).
-    fn take(&mut self, mut n: usize, keep_spare: bool, mut into: impl FnMut(Multipart)) {
-        while n > 0 {
+    /// Takes up to `n` messages, oldest first, stopping once they count for `budget` bytes (at
+    /// least one is taken), keeping an emptied buffer as `spare` if asked (only an in-process
+    /// sender has a use for it). Returns how many.
+    fn take(
+        &mut self,
+        n: usize,
+        budget: usize,
+        keep_spare: bool,
+        mut into: impl FnMut(Multipart),
+    ) -> usize {
+        let mut taken = 0;
+        let mut spent = 0usize;
+        while taken < n && spent < budget {
             let Some(front) = self.segments.front_mut() else {
-                return;
+                break;
             };
-            let k = n.min(front.len());
-            match front {
-                Segment::Plain(q) => q.drain(..k).for_each(&mut into),
-                Segment::Packed(_) => (0..k).filter_map(|_| front.pop()).for_each(&mut into),
+            if let Some(msg) = front.pop() {
+                let c = cost(&msg);
+                spent = spent.saturating_add(c);
+                self.bytes = self.bytes.saturating_sub(c);
+                self.len -= 1;
+                taken += 1;
+                into(msg);
             }
-            self.len -= k;
-            n -= k;
             if front.len() == 0 {
                 match self.segments.pop_front() {
                     Some(Segment::Plain(empty)) if keep_spare => {
@@ -83,16 +99,19 @@ impl Segments {
                 }
             }
         }
+        taken
     }
 }
 
 impl PeerIn {
-    /// An empty queue of a socket running on this thread, with the socket's `rcvhwm`; when a
-    /// link delivers into it and it was empty, it calls `readable`.
-    pub(crate) fn new(rcvhwm: usize, readable: Wake) -> Self {
+    /// An empty queue of a socket running on this thread, with the socket's `rcvhwm` and
+    /// `rcvhwm_bytes`; when a link delivers into it and it was empty, it calls `readable`.
+    pub(crate) fn new(rcvhwm: usize, rcvhwm_bytes: usize, readable: Wake) -> Self {
         PeerIn {
             queue: Mutex::default(),
             len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            rcvhwm_bytes,
             space: Notify::new(),
             rcvhwm,
             readable,
@@ -123,8 +142,16 @@ impl PeerIn {
         true
     }
 
-    fn drained(&self, before: usize, after: usize, hwm: usize, wake_sender: bool) {
-        if before >= hwm && after < hwm {
+    /// After a pop: `before` and `after` are (messages, bytes).
+    fn drained(
+        &self,
+        before: (usize, usize),
+        after: (usize, usize),
+        hwm: usize,
+        wake_sender: bool,
+    ) {
+        let full = |(len, bytes): (usize, usize)| len >= hwm || bytes >= self.rcvhwm_bytes;
+        if full(before) && !full(after) {
             self.space.notify_one();
         }
         if wake_sender {
@@ -138,18 +165,41 @@ impl PeerIn {
         self.len.load(Ordering::Acquire)
     }
 
+    /// What the queued messages count for against `rcvhwm_bytes` (see [`cost`]).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Whether a reader must pause: `hwm` messages, or `rcvhwm_bytes` bytes, are queued.
+    pub(crate) fn is_full(&self, hwm: usize) -> bool {
+        self.len() >= hwm || self.bytes() >= self.rcvhwm_bytes
+    }
+
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        self.push_segments([Segment::Plain(msgs.into())])
+        let bytes = msgs.iter().map(cost).fold(0, usize::saturating_add);
+        self.push_counted([Segment::Plain(msgs.into())], bytes)
     }
 
     /// Appends an in-process sender's batch, made by [`segments`]; true when the queue was
     /// empty (the socket actor must be told). The lock, which the receiving side wants too, is
     /// held only to link the segments in.
-    pub(crate) fn push_segments(&self, segments: impl IntoIterator<Item = Segment>) -> bool {
+    pub(crate) fn push_segments(&self, segments: Vec<Segment>) -> bool {
+        // counted before the lock is taken
+        let bytes = segments
+            .iter()
+            .map(Segment::bytes)
+            .fold(0, usize::saturating_add);
+        self.push_counted(segments, bytes)
+    }
+
+    /// Appends segments that count for `bytes` in all.
+    fn push_counted(&self, segments: impl IntoIterator<Item = Segment>, bytes: usize) -> bool {
         let mut q = lock(&self.queue);
         let was_empty = q.len == 0;
         segments.into_iter().for_each(|s| q.push(s));
+        q.bytes = q.bytes.saturating_add(bytes);
+        self.bytes.store(q.bytes, Ordering::Release);
         self.len.store(q.len, Ordering::Release);
         was_empty && q.len > 0
     }
@@ -161,45 +211,40 @@ impl PeerIn {
 
     /// Pops one message, waking the reader when this takes the queue below `hwm`.
     pub(crate) fn pop(&self, hwm: usize) -> Option<Multipart> {
-        let mut q = lock(&self.queue);
         let mut msg = None;
-        q.take(1, self.sender.get().is_some(), |m| msg = Some(m));
-        let msg = msg?;
-        let len = q.len;
-        self.len.store(len, Ordering::Release);
-        let wake_sender = self.sender_to_wake(len);
-        drop(q);
-        self.drained(len + 1, len, hwm, wake_sender);
-        Some(msg)
+        self.pop_within(1, usize::MAX, hwm, |m| msg = Some(m));
+        msg
     }
 
-    /// Pops up to `n` messages into `into` under one lock, waking the reader when this takes
-    /// the queue below `hwm`.
-    pub(crate) fn pop_up_to(&self, n: usize, hwm: usize, into: &mut Vec<Multipart>) {
-        self.pop_into(n, hwm, |msg| into.push(msg));
-    }
-
-    /// Pops up to `n` messages into `into` under one lock, waking the reader when this takes the
-    /// queue below `hwm`; returns how many.
-    pub(crate) fn pop_into(&self, n: usize, hwm: usize, into: impl FnMut(Multipart)) -> usize {
+    /// Pops up to `n` messages into `into` under one lock, stopping once they count for
+    /// `budget` bytes (at least one, if any, is taken), waking the reader when this takes the
+    /// queue below its marks; returns how many.
+    pub(crate) fn pop_within(
+        &self,
+        n: usize,
+        budget: usize,
+        hwm: usize,
+        into: impl FnMut(Multipart),
+    ) -> usize {
         let mut q = lock(&self.queue);
-        let before = q.len;
-        let moved = n.min(before);
-        q.take(moved, self.sender.get().is_some(), into);
-        self.len.store(before - moved, Ordering::Release);
-        let wake_sender = moved > 0 && self.sender_to_wake(before - moved);
+        let before = (q.len, q.bytes);
+        let moved = q.take(n, budget.max(1), self.sender.get().is_some(), into);
+        let after = (q.len, q.bytes);
+        self.bytes.store(after.1, Ordering::Release);
+        self.len.store(after.0, Ordering::Release);
+        let wake_sender = moved > 0 && self.sender_to_wake(after.0);
         drop(q);
-        self.drained(before, before - moved, hwm, wake_sender);
+        self.drained(before, after, hwm, wake_sender);
         moved
     }
 
-    /// Waits until the queue is below `hwm`.
+    /// Waits until the queue is below `hwm` messages and `rcvhwm_bytes` bytes.
     pub(crate) async fn wait_below(&self, hwm: usize) {
-        while self.len() >= hwm {
+        while self.is_full(hwm) {
             let notified = self.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.len() < hwm {
+            if !self.is_full(hwm) {
                 return;
             }
             notified.await;
@@ -250,11 +295,41 @@ mod tests {
 
     #[test]
     fn peer_in_counts() {
-        let q = PeerIn::new(3, std::sync::Arc::new(|| {}));
+        let q = PeerIn::new(3, usize::MAX, std::sync::Arc::new(|| {}));
         assert!(q.push_batch(vec![Multipart::from("a"), Multipart::from("b")]));
         assert!(!q.push_batch(vec![Multipart::from("c")]));
         assert_eq!(q.len(), 3);
         assert_eq!(q.pop(3), Some(Multipart::from("a")));
         assert_eq!(q.len(), 2);
+    }
+
+    #[test]
+    fn peer_in_counts_bytes_and_is_full_at_either_mark() {
+        let q = PeerIn::new(1000, 100, std::sync::Arc::new(|| {}));
+        // 10 bytes + 32 per frame
+        q.push_batch(vec![
+            Multipart::from("0123456789"),
+            Multipart::from(["ab", ""]),
+        ]);
+        assert_eq!(q.bytes(), 42 + 66);
+        assert!(q.is_full(1000), "108 bytes >= 100");
+        assert_eq!(q.pop(1000), Some(Multipart::from("0123456789")));
+        assert_eq!(q.bytes(), 66);
+        assert!(!q.is_full(1000));
+        // a budget stops a batch pop, after at least one message
+        q.push_batch(vec![Multipart::from("x"), Multipart::from("y")]);
+        let mut got = Vec::new();
+        assert_eq!(q.pop_within(10, 1, 1000, |m| got.push(m)), 1);
+        assert_eq!(q.pop_within(10, usize::MAX, 1000, |m| got.push(m)), 2);
+        assert_eq!(q.bytes(), 0);
+        assert_eq!(q.len(), 0);
+        // packed segments (an in-process sender on another thread) count the same
+        let mut batch: VecDeque<Multipart> = (0..5u8)
+            .map(|i| Multipart::from([vec![b'0' + i], vec![b'x']]))
+            .collect();
+        q.push_segments(segments(&mut batch, 5, true));
+        assert_eq!(q.bytes(), 5 * (2 + 64));
+        while q.pop(1000).is_some() {}
+        assert_eq!(q.bytes(), 0);
     }
 }

@@ -8,12 +8,23 @@ use actormq_patterns::PeerId;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
+use crate::engine::pack::cost;
 use crate::engine::queues::lock::lock;
 use crate::engine::queues::peer_in::PeerIn;
 
-/// Socket actor → application: messages ready to be received, already fair-queued.
+#[derive(Default)]
+struct Ready {
+    queue: VecDeque<(PeerId, Multipart)>,
+    /// What the queued messages count for against `rcvhwm_bytes` (see [`cost`]).
+    bytes: usize,
+}
+
+/// Socket actor → application: messages ready to be received, already fair-queued; at most
+/// [`RECV_BATCH`] messages, and it stops taking more once they count for `rcvhwm_bytes`.
 pub(crate) struct RecvQueue {
-    queue: Mutex<VecDeque<(PeerId, Multipart)>>,
+    queue: Mutex<Ready>,
+    /// The socket's `rcvhwm_bytes`.
+    max_bytes: usize,
     /// Wakes receiving applications: messages arrived, or the socket closed.
     data: Notify,
     /// Peers hold more than fitted: ask the socket actor to pump when this drains.
@@ -27,24 +38,45 @@ pub(crate) struct RecvQueue {
 pub(crate) const RECV_BATCH: usize = 64;
 
 impl RecvQueue {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(max_bytes: usize) -> Self {
         RecvQueue {
             queue: Mutex::default(),
+            max_bytes,
             data: Notify::new(),
             backlog: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.queue).len()
+    fn half_full(&self, len: usize, bytes: usize) -> bool {
+        len > RECV_BATCH / 2 || bytes > self.max_bytes / 2
+    }
+
+    /// Whether the queue holds more than half of what it takes, in messages or in bytes (the
+    /// application will ask for a pump when it drains below).
+    pub(crate) fn more_than_half_full(&self) -> bool {
+        let q = lock(&self.queue);
+        self.half_full(q.queue.len(), q.bytes)
+    }
+
+    /// What may still be taken in: messages, and bytes (see [`cost`]).
+    pub(crate) fn room(&self) -> (usize, usize) {
+        let q = lock(&self.queue);
+        (
+            RECV_BATCH.saturating_sub(q.queue.len()),
+            self.max_bytes.saturating_sub(q.bytes),
+        )
     }
 
     pub(crate) fn push_batch(&self, msgs: Vec<(PeerId, Multipart)>) {
         if msgs.is_empty() {
             return;
         }
-        lock(&self.queue).extend(msgs);
+        let mut q = lock(&self.queue);
+        let bytes = msgs.iter().map(|(_, m)| cost(m)).sum::<usize>();
+        q.bytes = q.bytes.saturating_add(bytes);
+        q.queue.extend(msgs);
+        drop(q);
         // every receiver waiting now may take one; receivers register before they look
         // (`wait`), so none misses this
         self.data.notify_waiters();
@@ -56,22 +88,32 @@ impl RecvQueue {
     /// the queue.
     pub(crate) fn refill_from(&self, id: PeerId, inq: &PeerIn, hwm: usize) -> bool {
         let mut q = lock(&self.queue);
-        let room = RECV_BATCH.saturating_sub(q.len());
-        let moved = inq.pop_into(room, hwm, |msg| q.push_back((id, msg)));
+        let room = RECV_BATCH.saturating_sub(q.queue.len());
+        let budget = self.max_bytes.saturating_sub(q.bytes);
+        if room == 0 || budget == 0 {
+            return true;
+        }
+        let ready = &mut *q;
+        let moved = inq.pop_within(room, budget, hwm, |msg| {
+            ready.bytes = ready.bytes.saturating_add(cost(&msg));
+            ready.queue.push_back((id, msg));
+        });
+        let full = moved >= room || q.bytes >= self.max_bytes;
         drop(q);
         if moved > 0 {
             self.data.notify_waiters();
         }
-        moved >= room
+        full
     }
 
     /// Pops a message; the flag says the socket actor should pump more.
     pub(crate) fn try_pop(&self) -> Option<((PeerId, Multipart), bool)> {
         let mut q = lock(&self.queue);
-        let msg = q.pop_front()?;
-        let left = q.len();
+        let msg = q.queue.pop_front()?;
+        q.bytes = q.bytes.saturating_sub(cost(&msg.1));
+        let (left, bytes) = (q.queue.len(), q.bytes);
         drop(q);
-        let pump = left <= RECV_BATCH / 2 && self.backlog.swap(false, Ordering::AcqRel);
+        let pump = !self.half_full(left, bytes) && self.backlog.swap(false, Ordering::AcqRel);
         Some((msg, pump))
     }
 
@@ -79,7 +121,7 @@ impl RecvQueue {
         let notified = self.data.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        if !lock(&self.queue).is_empty() || self.closed.load(Ordering::Acquire) {
+        if !lock(&self.queue).queue.is_empty() || self.closed.load(Ordering::Acquire) {
             return;
         }
         notified.await;

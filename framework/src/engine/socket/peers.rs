@@ -63,8 +63,14 @@ impl Handler<Bind> for SocketActor {
                 return Err(Error::Closed(act.info.socket_type));
             }
             let endpoint = listener.local_endpoint().clone();
-            act.listeners
-                .push(ListenerActor::new(listener, ctx.address().recipient()).start());
+            act.listeners.push(
+                ListenerActor::new(
+                    listener,
+                    ctx.address().recipient(),
+                    act.info.options.max_connections,
+                )
+                .start(),
+            );
             act.info.emit(SocketEvent::Listening {
                 endpoint: endpoint.clone(),
             });
@@ -95,6 +101,7 @@ impl Handler<Accepted> for SocketActor {
         }
         let Accepted {
             link,
+            slot,
             peer,
             endpoint,
         } = msg;
@@ -102,6 +109,7 @@ impl Handler<Accepted> for SocketActor {
             ctx,
             Origin::Accepted {
                 link,
+                slot,
                 peer,
                 endpoint,
             },

@@ -8,7 +8,7 @@ use actormq_transports::Multipart;
 
 use crate::engine::messages::PeerReadable;
 use crate::engine::messages::Pump;
-use crate::engine::queues::recv::RECV_BATCH;
+use crate::engine::pack::cost;
 use crate::engine::socket::SocketActor;
 
 impl SocketActor {
@@ -30,15 +30,18 @@ impl SocketActor {
             let full = if let Some(full) = self.shared.refill(self.info.options.rcvhwm) {
                 full
             } else {
-                let room = RECV_BATCH.saturating_sub(self.shared.recv.len());
+                let (room, budget) = self.shared.recv.room();
                 // what waited while the application did not read goes first
                 let mut ready: Vec<_> = self.held.drain(..room.min(self.held.len())).collect();
-                if self.peers.len() == 1 {
-                    self.pump_single(room, &mut ready);
-                } else {
-                    self.pump_fair(room, &mut ready);
+                let mut spent = 0;
+                if room > 0 && budget > 0 {
+                    if self.peers.len() == 1 {
+                        spent = self.pump_single(room, budget, &mut ready);
+                    } else {
+                        spent = self.pump_fair(room, budget, &mut ready);
+                    }
                 }
-                let full = ready.len() >= room;
+                let full = ready.len() >= room || spent >= budget;
                 self.shared.recv.push_batch(ready);
                 if full && self.pattern.applies_inbound() {
                     self.absorb();
@@ -54,7 +57,7 @@ impl SocketActor {
             self.shared.recv.backlog.store(true, Ordering::Release);
             // The application (maybe on another thread) may have drained the ready queue before
             // it could see the flag: if so, nobody would ask again, so go on pumping now.
-            if self.shared.recv.len() > RECV_BATCH / 2
+            if self.shared.recv.more_than_half_full()
                 || !self.shared.recv.backlog.swap(false, Ordering::AcqRel)
             {
                 return;
@@ -77,7 +80,7 @@ impl SocketActor {
                 continue;
             };
             loop {
-                inq.pop_up_to(rcvhwm, rcvhwm, &mut batch);
+                inq.pop_within(rcvhwm, usize::MAX, rcvhwm, |m| batch.push(m));
                 if batch.is_empty() {
                     break;
                 }
@@ -102,10 +105,17 @@ impl SocketActor {
         }
     }
 
-    /// Fair queueing: one message from each peer with messages, in turn.
-    pub(super) fn pump_fair(&mut self, room: usize, ready: &mut Vec<(PeerId, Multipart)>) {
+    /// Fair queueing: one message from each peer with messages, in turn, until `room`
+    /// messages or `budget` bytes (see [`cost`]) are taken; returns the bytes taken.
+    pub(super) fn pump_fair(
+        &mut self,
+        room: usize,
+        budget: usize,
+        ready: &mut Vec<(PeerId, Multipart)>,
+    ) -> usize {
         let rcvhwm = self.info.options.rcvhwm;
-        while ready.len() < room {
+        let mut spent = 0usize;
+        while ready.len() < room && spent < budget {
             let peers = &self.peers;
             let pattern = &self.pattern;
             let next = self.fair.next_where(|p| {
@@ -115,34 +125,47 @@ impl SocketActor {
             let Some(msg) = self.peers.get(&id).and_then(|e| e.inq.pop(rcvhwm)) else {
                 break;
             };
+            spent = spent.saturating_add(cost(&msg));
             if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
                 ready.push((id, msg));
             }
         }
+        spent
     }
 
-    /// One peer: nobody to be fair to, so take its messages in batches, one lock each.
-    pub(super) fn pump_single(&mut self, room: usize, ready: &mut Vec<(PeerId, Multipart)>) {
+    /// One peer: nobody to be fair to, so take its messages in batches, one lock each, until
+    /// `room` messages or `budget` bytes are taken; returns the bytes taken.
+    pub(super) fn pump_single(
+        &mut self,
+        room: usize,
+        budget: usize,
+        ready: &mut Vec<(PeerId, Multipart)>,
+    ) -> usize {
         let rcvhwm = self.info.options.rcvhwm;
         let Some((&id, entry)) = self.peers.iter().next() else {
-            return;
+            return 0;
         };
         if !self.pattern.accepts_from(id) {
-            return;
+            return 0;
         }
         let inq = entry.inq.clone();
         let mut batch = Vec::new();
-        while ready.len() < room {
-            inq.pop_up_to(room - ready.len(), rcvhwm, &mut batch);
+        let mut spent = 0usize;
+        while ready.len() < room && spent < budget {
+            inq.pop_within(room - ready.len(), budget - spent, rcvhwm, |m| {
+                batch.push(m)
+            });
             if batch.is_empty() {
                 break;
             }
             for msg in batch.drain(..) {
+                spent = spent.saturating_add(cost(&msg));
                 if let Some(msg) = self.pattern.recv(id, msg, &mut self.outbox) {
                     ready.push((id, msg));
                 }
             }
         }
+        spent
     }
 }
 
