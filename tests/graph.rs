@@ -287,3 +287,140 @@ fn the_readme_options_table_is_the_code_table() {
         );
     }
 }
+
+/// The pipeline's sink skips a message that is not a result (any peer may send one), counts
+/// it, and goes on until it has all its results: the graph ends with success, every time.
+#[test]
+fn a_malformed_message_does_not_stop_the_sink() {
+    use actormq::typed::Publisher;
+    use actormq::{Socket, SocketType, Topic};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Topic, Clone, Debug)]
+    #[topic = "squared"]
+    struct Squared {
+        id: u64,
+        square: u64,
+        worker: String,
+    }
+
+    let text = "[sockets.in]\ntype = \"sub\"\nendpoints = \">inproc://graph-sink-malformed\"\n\
+                [actors.sink]\nkind = \"sink\"\nsockets = { input = \"in\" }\n\
+                params = { tasks = 3 }\n";
+    let path = file("sink-malformed.toml", text);
+    let kinds = Kinds::builtin();
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        let feed = Socket::new(SocketType::XPub).unwrap();
+        feed.bind("inproc://graph-sink-malformed").await.unwrap();
+        let graph = actix::spawn(async move { run_fn(&spec, &kinds).await });
+        // the sink's subscription
+        let sub = feed.recv().await.unwrap();
+        assert_eq!(sub.frames()[0][0], 1);
+        feed.send(["squared", "\u{1}not MessagePack"])
+            .await
+            .unwrap();
+        feed.send(["squared"]).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !graph.is_finished(),
+            "the graph stopped at a malformed message"
+        );
+        let results = Publisher::<Squared>::new(feed.clone());
+        for id in 0..3 {
+            results
+                .publish(&Squared {
+                    id,
+                    square: id * id,
+                    worker: "test".into(),
+                })
+                .await
+                .unwrap();
+        }
+        graph.await.unwrap().unwrap();
+    });
+}
+
+/// An actor that fails stops the graph, and the run ends with its error every time (not
+/// with success when "stop" was seen before the failure).
+#[test]
+fn a_failing_actor_ends_the_run_with_its_error() {
+    let mut kinds = Kinds::builtin();
+    kinds.register("fails", &["output"], |_actor| {
+        Box::pin(async move {
+            Err(actormq::Error::Refused {
+                socket_type: actormq::SocketType::Push,
+                reason: "this kind always fails".into(),
+            })
+        })
+    });
+    let text = "[sockets.out]\ntype = \"push\"\nendpoints = \"@inproc://graph-fails\"\n\
+                [sockets.in]\ntype = \"pull\"\nendpoints = \">inproc://graph-fails\"\n\
+                [actors.bad]\nkind = \"fails\"\nsockets = { output = \"out\" }\n\
+                [actors.printer]\nkind = \"log\"\nsockets = { input = \"in\" }\n";
+    let path = file("fails.toml", text);
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        let err = run_fn(&spec, &kinds).await.unwrap_err().to_string();
+        assert!(err.contains("this kind always fails"), "{err}");
+    });
+}
+
+/// The worker's `n * n` saturates at `u64::MAX` instead of overflowing (a panic in a debug
+/// build, a wrong square in a release one) for a task from any peer.
+#[test]
+fn the_worker_square_saturates_for_a_huge_task() {
+    use actormq::typed::{Publisher, Subscriber};
+    use actormq::{Socket, SocketType, Topic};
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Topic, Clone, Debug)]
+    #[topic = "task"]
+    struct Task {
+        id: u64,
+        n: u64,
+    }
+
+    #[derive(Serialize, Deserialize, Topic, Clone, Debug)]
+    #[topic = "squared"]
+    struct Squared {
+        id: u64,
+        square: u64,
+        worker: String,
+    }
+
+    let text = "[sockets.in]\ntype = \"sub\"\nendpoints = \">inproc://graph-worker-tasks\"\n\
+                [sockets.out]\ntype = \"pub\"\nendpoints = \"@inproc://graph-worker-results\"\n\
+                [actors.worker]\nkind = \"worker\"\nsockets = { input = \"in\", output = \"out\" }\n";
+    let path = file("worker-huge.toml", text);
+    let kinds = Kinds::builtin();
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        let feed = Socket::new(SocketType::XPub).unwrap();
+        feed.bind("inproc://graph-worker-tasks").await.unwrap();
+        let _graph = actix::spawn(async move { run_fn(&spec, &kinds).await });
+        let sub = feed.recv().await.unwrap();
+        assert_eq!(sub.frames()[0][0], 1);
+        let results = Socket::new(SocketType::Sub).unwrap();
+        results
+            .connect("inproc://graph-worker-results")
+            .await
+            .unwrap();
+        let results = Subscriber::<Squared>::new(results, "").await.unwrap();
+        let tasks = Publisher::<Task>::new(feed.clone());
+        // until the results subscription has reached the worker's PUB, results are dropped
+        let got = loop {
+            tasks.publish(&Task { id: 1, n: u64::MAX }).await.unwrap();
+            tasks.publish(&Task { id: 2, n: 3 }).await.unwrap();
+            if let Ok(Ok(got)) =
+                tokio::time::timeout(std::time::Duration::from_millis(100), results.recv()).await
+            {
+                break got.value.unwrap();
+            }
+        };
+        let second = results.recv().await.unwrap().value.unwrap();
+        let mut squares = [(got.id, got.square), (second.id, second.square)];
+        squares.sort();
+        assert_eq!(squares, [(1, u64::MAX), (2, 9)]);
+    });
+}

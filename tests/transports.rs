@@ -473,6 +473,25 @@ fn udp_publish_subscribe_with_filtering_and_limits() {
 }
 
 #[test]
+fn udp_drops_an_oversized_datagram_instead_of_truncating_it() {
+    run(10, async {
+        let sub = Socket::new(SocketType::Sub).unwrap();
+        let ep = sub.bind("udp://127.0.0.1:0").await.unwrap();
+        sub.subscribe("").await.unwrap();
+        let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target = ep.to_string().trim_start_matches("udp://").to_string();
+        // 10 000 bytes: topic "big", then the body; the kernel would hand over 8193 of them
+        let mut big = b"\x03big".to_vec();
+        big.resize(10_000, b'x');
+        raw.send_to(&big, &target).unwrap();
+        raw.send_to(b"\x05validafter", &target).unwrap();
+        let m = sub.recv().await.unwrap();
+        assert_eq!(m, Multipart::from(["valid", "after"]));
+        assert!(recv_within(&sub, 100).await.is_none());
+    });
+}
+
+#[test]
 fn udp_refuses_patterns_that_need_a_stream() {
     run(10, async {
         for ty in [

@@ -67,11 +67,35 @@ pub enum Pattern {
     Pub,
 }
 
+/// The socket file of an `ipc://` benchmark: `actormq-bench-PID.ipc` in `/tmp`.
+fn ipc_path() -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/tmp/actormq-bench-{}.ipc", std::process::id()))
+}
+
 fn endpoint(t: Transport) -> String {
     match t {
         Transport::Tcp => "tcp://127.0.0.1:0".into(),
-        Transport::Ipc => format!("ipc:///tmp/actormq-bench-{}.ipc", std::process::id()),
+        Transport::Ipc => format!("ipc://{}", ipc_path().display()),
         Transport::Inproc => format!("inproc://bench-{}", std::process::id()),
+    }
+}
+
+/// Removes the benchmark's socket file when the benchmark ends, however it ends: the receiving
+/// socket lives on another thread that the process exit cuts short, so its own clean-up never
+/// runs.
+struct RemoveSocketFile(Option<std::path::PathBuf>);
+
+impl RemoveSocketFile {
+    fn for_transport(t: Transport) -> Self {
+        RemoveSocketFile(matches!(t, Transport::Ipc).then(ipc_path))
+    }
+}
+
+impl Drop for RemoveSocketFile {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -164,6 +188,7 @@ async fn throughput(
         1000
     };
     let opts = SocketOptions::default().sndhwm(hwm).rcvhwm(hwm);
+    let _socket_file = RemoveSocketFile::for_transport(transport);
     let done = Arc::new(AtomicU64::new(0));
     let ep = spawn_receiver(
         recv_type,
@@ -227,6 +252,7 @@ async fn throughput(
 async fn latency(transport: Transport, size: usize, count: u64) -> Result<(), String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let ep_wanted = endpoint(transport);
+    let _socket_file = RemoveSocketFile::for_transport(transport);
     std::thread::spawn(move || {
         actix::System::new().block_on(async move {
             let setup = async {

@@ -9,7 +9,6 @@ use actormq::{
     parse_endpoint_list, Attach, Endpoint, Multipart, Socket, SocketEvent, SocketOptions,
     SocketType,
 };
-use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
 
 use crate::frames::Format;
 use crate::Common;
@@ -89,14 +88,120 @@ async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
     attach_all(socket, list).await
 }
 
-fn stdin_lines() -> Lines<BufReader<Stdin>> {
-    BufReader::new(tokio::io::stdin()).lines()
+/// Lines of stdin (without their `\n` or `\r\n`), read on a thread of their own: a
+/// blocking read in tokio's pool would hold the process at exit until stdin ends, so that a
+/// sender stopped by a signal would never exit.
+struct StdinLines(tokio::sync::mpsc::Receiver<std::io::Result<String>>);
+
+impl StdinLines {
+    async fn next_line(&mut self) -> std::io::Result<Option<String>> {
+        self.0.recv().await.transpose()
+    }
+}
+
+fn stdin_lines() -> StdinLines {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut line = String::new();
+            let got = match stdin.read_line(&mut line) {
+                Ok(0) => return,
+                Ok(_) => {
+                    if line.ends_with('\n') {
+                        line.pop();
+                        if line.ends_with('\r') {
+                            line.pop();
+                        }
+                    }
+                    Ok(line)
+                }
+                Err(e) => Err(e),
+            };
+            let failed = got.is_err();
+            if tx.blocking_send(got).is_err() || failed {
+                return;
+            }
+        }
+    });
+    StdinLines(rx)
 }
 
 fn print_line(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from the start of a command, so that neither
+/// kills the process while it is waiting: the first stops the command gracefully (its socket
+/// closes with the `--linger-ms`, its `ipc://` files are removed, the exit status is 0, as for
+/// `actormq run`), a second one stops waiting for queued messages.
+pub struct Interrupts {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    /// Starts listening (replacing the default action, which kills the process).
+    pub fn new() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Interrupts {
+                int: signal(SignalKind::interrupt()).ok(),
+                term: signal(SignalKind::terminate()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Interrupts {}
+    }
+
+    /// Completes at the next Ctrl-C or SIGTERM.
+    pub async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn on(s: &mut Option<tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = on(&mut self.int) => {}
+                _ = on(&mut self.term) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+
+    /// Runs a command's work until it ends or the first signal (then `Ok`), and closes the
+    /// socket: within its linger, or at once at a second signal. An error of the work is
+    /// returned as it is, without waiting for the linger.
+    pub async fn run_then_close(
+        &mut self,
+        socket: &Socket,
+        work: impl std::future::Future<Output = Result<(), String>>,
+    ) -> Result<(), String> {
+        let result = tokio::select! {
+            r = work => r,
+            _ = self.next() => Ok(()),
+        };
+        result?;
+        tokio::select! {
+            _ = socket.close() => {}
+            _ = self.next() => eprintln!("actormq: second signal: not waiting for queued messages"),
+        }
+        Ok(())
+    }
 }
 
 /// `pub` and `push`: each stdin line a message.
@@ -107,6 +212,7 @@ pub async fn send_lines(
     wait: Option<usize>,
 ) -> Result<(), String> {
     let format = Format { raw: common.raw };
+    let mut interrupts = Interrupts::new();
     // To count subscribers, a publisher that waits is an XPUB that sees every subscription.
     let waits_for_subscribers = socket_type == SocketType::Pub && wait.is_some();
     let actual = if waits_for_subscribers {
@@ -116,7 +222,33 @@ pub async fn send_lines(
     };
     let socket = socket(actual, &common, waits_for_subscribers)?;
     let mut monitor = socket.monitor();
-    attach(&socket, &common).await?;
+    let sent = std::cell::Cell::new(0u64);
+    let work = async {
+        attach(&socket, &common).await?;
+        send_all(&socket, &common, format, topic, wait, &mut monitor, &sent).await
+    };
+    interrupts.run_then_close(&socket, work).await?;
+    match socket.undelivered() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} of the {} messages read from stdin could not be delivered (linger expired \
+             or the peer was lost with them; raise --linger-ms or --option linger=-1 to wait)",
+            sent.get()
+        )),
+    }
+}
+
+/// The body of [`send_lines`], once the socket is made.
+async fn send_all(
+    socket: &Socket,
+    common: &Common,
+    format: Format,
+    topic: Option<String>,
+    wait: Option<usize>,
+    monitor: &mut tokio::sync::broadcast::Receiver<SocketEvent>,
+    sent: &std::cell::Cell<u64>,
+) -> Result<(), String> {
+    let waits_for_subscribers = socket.socket_type() == SocketType::XPub;
     if let Some(n) = wait {
         if waits_for_subscribers {
             let mut subscribers = BTreeSet::new();
@@ -136,7 +268,7 @@ pub async fn send_lines(
         }
     }
     let mut lines = stdin_lines();
-    let (mut line_no, mut sent) = (0u64, 0u64);
+    let mut line_no = 0u64;
     while let Some(line) = lines
         .next_line()
         .await
@@ -154,22 +286,15 @@ pub async fn send_lines(
             msg.push_front(t.clone());
         }
         socket.send(msg).await.map_err(err)?;
-        sent += 1;
-        if common.count.is_some_and(|n| sent >= n) {
+        sent.set(sent.get() + 1);
+        if common.count.is_some_and(|n| sent.get() >= n) {
             break;
         }
         if let Some(ms) = common.interval_ms {
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
     }
-    socket.close().await;
-    match socket.undelivered() {
-        0 => Ok(()),
-        n => Err(format!(
-            "{n} of the {sent} messages read from stdin could not be delivered (linger expired \
-             or the peer was lost with them; raise --linger-ms or --option linger=-1 to wait)"
-        )),
-    }
+    Ok(())
 }
 
 /// `sub` and `pull`: print each message.
@@ -179,8 +304,21 @@ pub async fn receive(
     topics: Vec<String>,
 ) -> Result<(), String> {
     let format = Format { raw: common.raw };
+    let mut interrupts = Interrupts::new();
     let socket = socket(socket_type, &common, false)?;
-    attach(&socket, &common).await?;
+    let work = receive_all(&socket, &common, format, topics);
+    interrupts.run_then_close(&socket, work).await
+}
+
+/// The body of [`receive`], once the socket is made.
+async fn receive_all(
+    socket: &Socket,
+    common: &Common,
+    format: Format,
+    topics: Vec<String>,
+) -> Result<(), String> {
+    let socket_type = socket.socket_type();
+    attach(socket, common).await?;
     let raw_first = if socket_type == SocketType::Sub {
         if topics.is_empty() {
             socket.subscribe("").await.map_err(err)?;

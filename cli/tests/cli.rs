@@ -561,3 +561,163 @@ fn push_exits_non_zero_when_what_stdin_gave_cannot_be_delivered() {
         "{stderr}"
     );
 }
+
+#[test]
+fn wait_subscribers_counts_each_ipc_peer() {
+    // every peer accepted on one ipc path used to share one address: two were counted as one
+    let path = std::env::temp_dir().join(format!("actormq-cli-wait-{}.ipc", std::process::id()));
+    let ep = format!("ipc://{}", path.display());
+    let mut publisher = spawn(&[
+        "pub",
+        "--bind",
+        &ep,
+        "--wait-subscribers",
+        "2",
+        "--topic",
+        "t",
+        "--timeout-ms",
+        "10000",
+    ]);
+    let subs: Vec<Running> = (0..2)
+        .map(|_| spawn(&["sub", "--connect", &ep, "--count", "1"]))
+        .collect();
+    publisher
+        .child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\"hello\"\n")
+        .unwrap();
+    let (code, _, stderr) = publisher.finish();
+    assert_eq!(code, 0, "{stderr}");
+    for sub in subs {
+        let (code, out, stderr) = sub.finish();
+        assert_eq!((code, out.as_str()), (0, "t\t\"hello\"\n"), "{stderr}");
+    }
+    assert!(!path.exists(), "the publisher left its socket file");
+}
+
+#[test]
+fn bench_over_ipc_leaves_no_socket_file() {
+    for kind in ["latency", "throughput"] {
+        let running = spawn(&["bench", kind, "--transport", "ipc", "--count", "50"]);
+        let pid = running.child.id();
+        let (code, _, stderr) = running.finish();
+        assert_eq!(code, 0, "{stderr}");
+        let left = std::path::PathBuf::from(format!("/tmp/actormq-bench-{pid}.ipc"));
+        assert!(!left.exists(), "bench {kind} left {}", left.display());
+    }
+}
+
+/// Sends a signal to a running actormq.
+fn signal(running: &Running, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sub_pub_push_and_pull_stop_gracefully_at_sigterm_or_ctrl_c() {
+    let dir = std::env::temp_dir();
+    for (i, (command, sig)) in [
+        ("sub", "TERM"),
+        ("pull", "INT"),
+        ("pub", "INT"),
+        ("push", "TERM"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = dir.join(format!("actormq-cli-sig-{}-{i}.ipc", std::process::id()));
+        let ep = format!("ipc://{}", path.display());
+        // a sender keeps stdin open: it is waiting for lines
+        let mut running = spawn(&[command, "--bind", &ep]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !path.exists() {
+            assert!(Instant::now() < deadline, "{command}: never bound {ep}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        let stdin = running.child.stdin.take();
+        signal(&running, sig);
+        let start = Instant::now();
+        let (code, _, stderr) = running.finish();
+        drop(stdin);
+        assert_eq!(code, 0, "{command} at SIG{sig}: {stderr}");
+        assert!(start.elapsed() < Duration::from_secs(5), "{command}");
+        assert!(!path.exists(), "{command} left {ep} behind at SIG{sig}");
+    }
+}
+
+#[test]
+fn a_second_signal_stops_a_sender_waiting_for_its_linger() {
+    // a PUSH whose peer never comes holds its message for the linger (1 minute here)
+    let mut running = spawn(&[
+        "push",
+        "--connect",
+        "tcp://127.0.0.1:1",
+        "--linger-ms",
+        "60000",
+    ]);
+    running
+        .child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"1\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let stdin = running.child.stdin.take();
+    signal(&running, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        running.child.try_wait().unwrap().is_none(),
+        "did not wait for the linger"
+    );
+    signal(&running, "TERM");
+    let start = Instant::now();
+    let (code, _, stderr) = running.finish();
+    drop(stdin);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(stderr.contains("second signal"), "{stderr}");
+}
+
+#[test]
+fn frames_printed_as_text_cannot_forge_lines_or_reach_the_terminal() {
+    // a peer sends a newline (a forged line), a TAB (a forged frame), ESC sequences
+    let pull = spawn(&[
+        "pull",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--raw",
+        "--count",
+        "1",
+    ]);
+    let ep = pull.bound();
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&ep).unwrap();
+    push.send_multipart([&b"a\nforged\tframe\x1b[2J"[..], b"\x1b]0;title\x07b\\"], 0)
+        .unwrap();
+    let (code, text, stderr) = pull.finish();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        text,
+        "a\\nforged\\tframe\\x1b[2J\t\\x1b]0;title\\x07b\\\\\n"
+    );
+    // --raw reads the escapes back: what is printed can be sent again as it was
+    let pull = ctx.socket(zmq::PULL).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = pull.get_last_endpoint().unwrap().unwrap();
+    let out = run_with(
+        &["push", "--connect", &ep, "--raw", "--wait-peers", "1"],
+        "a\\nforged\\x1b[2J\tb\\\\\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    pull.set_rcvtimeo(10_000).unwrap();
+    let frames = pull.recv_multipart(0).unwrap();
+    assert_eq!(frames, [b"a\nforged\x1b[2J".to_vec(), b"b\\".to_vec()]);
+}

@@ -2,7 +2,8 @@
 //! `ipc://*` (a fresh path in the temporary directory, as libzmq does).
 //!
 //! Binding a path whose socket file was left behind by a dead process replaces the file; a
-//! path another process is listening on is "address in use". The file is removed when the
+//! path another process is listening on is "address in use"; a path that holds anything but a
+//! socket (a regular file, a directory, a FIFO) is refused and left alone. The file is removed when the
 //! listener closes. A path longer than the operating system allows is refused with the limit.
 
 use std::io;
@@ -92,7 +93,8 @@ fn connect_abstract(_name: &[u8]) -> io::Result<UnixStream> {
     bind_abstract(_name).map(|_| unreachable!())
 }
 
-/// Binds a path, replacing a stale socket file but never a live one.
+/// Binds a path, replacing a stale socket file but never a live one, nor anything that is not a
+/// socket.
 async fn bind_path(path: &Path) -> io::Result<UnixListener> {
     match UnixListener::bind(path) {
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
@@ -103,6 +105,19 @@ async fn bind_path(path: &Path) -> io::Result<UnixListener> {
                     "address in use: another process is listening on this path",
                 )),
                 Err(c) if c.kind() == io::ErrorKind::ConnectionRefused => {
+                    // only a socket file is stale: a regular file (connecting to one is
+                    // refused too), a directory or a FIFO is someone's data
+                    use std::os::unix::fs::FileTypeExt;
+                    let meta = std::fs::symlink_metadata(path)?;
+                    if !meta.file_type().is_socket() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::AlreadyExists,
+                            format!(
+                                "{} exists and is not a socket: not replaced",
+                                path.display()
+                            ),
+                        ));
+                    }
                     std::fs::remove_file(path)?;
                     UnixListener::bind(path)
                 }
@@ -113,12 +128,14 @@ async fn bind_path(path: &Path) -> io::Result<UnixListener> {
     }
 }
 
-/// A bound IPC listener; removes its socket file when dropped.
+/// A bound IPC listener; removes its socket file when dropped. Each accepted peer is
+/// described as the endpoint and its number, from 1: `ipc:///tmp/x#3`.
 #[derive(Debug)]
 pub struct IpcBound {
     listener: UnixListener,
     endpoint: Endpoint,
     file: Option<PathBuf>,
+    accepted: u64,
 }
 
 impl Drop for IpcBound {
@@ -137,9 +154,12 @@ impl Listener for IpcBound {
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(Link, String)>> {
         Box::pin(async move {
             let (stream, _) = self.listener.accept().await?;
+            // Unix peers have no address of their own: number them, so that two peers of
+            // one endpoint are told apart (`ipc:///tmp/x#1`, `ipc:///tmp/x#2`)
+            self.accepted += 1;
             Ok((
                 Link::Stream(Box::new(stream) as BoxedStream),
-                self.endpoint.to_string(),
+                format!("{}#{}", self.endpoint, self.accepted),
             ))
         })
     }
@@ -171,6 +191,7 @@ impl Transport for IpcTransport {
                 listener,
                 endpoint,
                 file,
+                accepted: 0,
             }) as Box<dyn Listener>)
         })
     }
@@ -192,5 +213,54 @@ impl Transport for IpcTransport {
                 endpoint.to_string(),
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn temp_path(what: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("actormq-ipc-{what}-{}", std::process::id()))
+    }
+
+    #[test]
+    fn binding_over_a_regular_file_is_refused_and_the_file_kept() {
+        runtime().block_on(async {
+            let path = temp_path("regular");
+            std::fs::write(&path, b"precious data").unwrap();
+            let ep = Endpoint::Ipc(path.clone());
+            let Err(err) = IpcTransport.bind(&ep).await else {
+                panic!("bound over a regular file");
+            };
+            let err = err.to_string();
+            assert!(err.contains("exists and is not a socket"), "{err}");
+            assert_eq!(std::fs::read(&path).unwrap(), b"precious data");
+            std::fs::remove_file(&path).unwrap();
+        });
+    }
+
+    #[test]
+    fn each_accepted_peer_has_its_own_description() {
+        runtime().block_on(async {
+            let path = temp_path("peers");
+            let ep = Endpoint::Ipc(path.clone());
+            let mut listener = IpcTransport.bind(&ep).await.unwrap();
+            let _a = UnixStream::connect(&path).await.unwrap();
+            let _b = UnixStream::connect(&path).await.unwrap();
+            let (_, first) = listener.accept().await.unwrap();
+            let (_, second) = listener.accept().await.unwrap();
+            assert_ne!(first, second);
+            assert!(first.starts_with(&ep.to_string()), "{first}");
+            drop(listener);
+            assert!(!path.exists());
+        });
     }
 }

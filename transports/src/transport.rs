@@ -73,7 +73,10 @@ pub enum TransportKind {
 pub trait Listener: Send + 'static {
     /// The endpoint actually bound (with the real port when port 0 was asked for).
     fn local_endpoint(&self) -> &Endpoint;
-    /// Waits for the next connection: the link and a description of the peer.
+    /// Waits for the next connection: the link and a description of the peer, which tells
+    /// this peer apart from the listener's other peers (`recv_from` reports it, and the CLI's
+    /// `--wait-subscribers` counts peers by it): the peer's address, or a number where there
+    /// is none (`ipc:///tmp/x#2`).
     fn accept(&mut self) -> BoxFuture<'_, io::Result<(Link, String)>>;
 }
 

@@ -86,15 +86,46 @@ async fn send_datagrams(socket: Arc<UdpSocket>, outbox: Arc<QueueOutbox>) -> Str
     }
 }
 
-/// Delivers each datagram that decodes as a message; one that does not is logged and skipped.
+/// Delivers each datagram that decodes as a message; one that does not, or one larger than
+/// [`datagram::MAX_DATAGRAM`] (which the kernel would hand over truncated), is logged, counted
+/// and skipped. A receive error is logged and receiving goes on (an ICMP error reported on the
+/// socket, a full kernel buffer, an interrupted call), unless it says the socket itself is
+/// unusable ([`receive_error_is_fatal`]): then the link ends with it.
 async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> String {
+    // one byte more than the limit: a datagram that fills it was larger than allowed
     let mut buf = vec![0u8; datagram::MAX_DATAGRAM + 1];
     let mut batch = VecDeque::with_capacity(1);
+    let (mut oversized, mut malformed, mut errors) = (0u64, 0u64, 0u64);
+    let mut consecutive_errors = 0u32;
     loop {
         let (n, from) = match socket.recv_from(&mut buf).await {
-            Ok(got) => got,
-            Err(e) => return format!("receive error: {e}"),
+            Ok(got) => {
+                consecutive_errors = 0;
+                got
+            }
+            Err(e) if receive_error_is_fatal(&e) => return format!("receive error: {e}"),
+            Err(e) => {
+                errors += 1;
+                consecutive_errors = consecutive_errors.saturating_add(1);
+                tracing::warn!(error = %e, errors, "datagram receive error (receiving goes on)");
+                if consecutive_errors > 1 {
+                    // an error that repeats at once must not spin the thread
+                    let ms = 1u64 << consecutive_errors.min(7);
+                    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                }
+                continue;
+            }
         };
+        if n > datagram::MAX_DATAGRAM {
+            oversized += 1;
+            tracing::warn!(
+                %from,
+                oversized,
+                limit = datagram::MAX_DATAGRAM,
+                "dropped a datagram larger than the limit"
+            );
+            continue;
+        }
         match datagram::decode(&buf[..n]) {
             Ok(msg) => {
                 batch.push_back(msg);
@@ -103,8 +134,33 @@ async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> Str
                     inbox.room().await;
                 }
             }
-            Err(reason) => tracing::warn!(%from, %reason, "dropped a malformed datagram"),
+            Err(reason) => {
+                malformed += 1;
+                tracing::warn!(%from, %reason, malformed, "dropped a malformed datagram");
+            }
         }
+    }
+}
+
+/// Whether a receive error means the UDP socket itself is unusable (a bad descriptor, not a
+/// socket, an invalid argument or buffer), as opposed to one that concerns one datagram or one
+/// moment: an ICMP error queued on the socket (`ECONNREFUSED`, unreachable host or network),
+/// a full kernel buffer (`ENOBUFS`, `ENOMEM`), an interrupted or would-block call.
+fn receive_error_is_fatal(e: &io::Error) -> bool {
+    // Linux, macOS and the BSDs agree on these numbers
+    const EBADF: i32 = 9;
+    const EFAULT: i32 = 14;
+    const EINVAL: i32 = 22;
+    #[cfg(target_os = "linux")]
+    const ENOTSOCK: i32 = 88;
+    #[cfg(not(target_os = "linux"))]
+    const ENOTSOCK: i32 = 38;
+    match e.raw_os_error() {
+        Some(code) => matches!(code, EBADF | EFAULT | EINVAL | ENOTSOCK),
+        None => matches!(
+            e.kind(),
+            io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+        ),
     }
 }
 
@@ -259,5 +315,116 @@ impl Transport for UdpTransport {
                 dest.to_string(),
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// An inbox that keeps what it is given.
+    #[derive(Default)]
+    struct Keep(Mutex<Vec<Multipart>>);
+
+    impl Inbox for Keep {
+        fn deliver(&self, batch: &mut VecDeque<Multipart>, n: usize) {
+            self.0.lock().unwrap().extend(batch.drain(..n));
+        }
+        fn len(&self) -> usize {
+            0
+        }
+        fn capacity(&self) -> usize {
+            1000
+        }
+        fn room(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+        fn want_room(&self, _limit: usize) -> bool {
+            true
+        }
+        fn on_room(&self, _wake: Wake) {}
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_oversized_datagram_is_dropped_not_truncated() {
+        runtime().block_on(async {
+            let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+            let target = socket.local_addr().unwrap();
+            let inbox = Arc::new(Keep::default());
+            let driver = tokio::spawn(receive_datagrams(socket, inbox.clone()));
+            let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            // topic "t", then a 9 998-byte body: 10 000 bytes in all
+            let mut big = vec![1u8, b't'];
+            big.extend(std::iter::repeat_n(b'x', 9998));
+            raw.send_to(&big, target).unwrap();
+            // exactly the limit is still fine
+            let mut edge = vec![1u8, b'e'];
+            edge.extend(std::iter::repeat_n(b'y', datagram::MAX_DATAGRAM - 2));
+            raw.send_to(&edge, target).unwrap();
+            raw.send_to(b"\x01vvalid", target).unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while inbox.0.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let got = inbox.0.lock().unwrap().clone();
+            assert_eq!(
+                got.len(),
+                2,
+                "{:?}",
+                got.iter().map(|m| m.byte_len()).collect::<Vec<_>>()
+            );
+            assert_eq!(got[0].frames()[0], "e");
+            assert_eq!(got[0].byte_len(), datagram::MAX_DATAGRAM - 1);
+            assert_eq!(got[1], Multipart::from(["v", "valid"]));
+            driver.abort();
+        });
+    }
+
+    #[test]
+    fn receiving_goes_on_after_an_icmp_error() {
+        runtime().block_on(async {
+            // a connected UDP socket gets ECONNREFUSED on its next receive once a datagram
+            // it sent met a closed port
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let closed = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            let closed_addr = closed.local_addr().unwrap();
+            drop(closed);
+            socket.connect(closed_addr).await.unwrap();
+            socket.send(b"anyone?").await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let socket = Arc::new(socket);
+            let inbox = Arc::new(Keep::default());
+            let driver = tokio::spawn(receive_datagrams(socket.clone(), inbox.clone()));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(
+                !driver.is_finished(),
+                "the receiver stopped after one error"
+            );
+            driver.abort();
+        });
+    }
+
+    #[test]
+    fn which_receive_errors_are_fatal() {
+        for code in [9, 22] {
+            assert!(receive_error_is_fatal(&io::Error::from_raw_os_error(code)));
+        }
+        // ECONNREFUSED, EHOSTUNREACH, ENOBUFS, EINTR on Linux
+        #[cfg(target_os = "linux")]
+        for code in [111, 113, 105, 4] {
+            assert!(!receive_error_is_fatal(&io::Error::from_raw_os_error(code)));
+        }
+        assert!(!receive_error_is_fatal(&io::Error::from(
+            io::ErrorKind::ConnectionRefused
+        )));
     }
 }

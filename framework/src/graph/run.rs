@@ -1,7 +1,7 @@
 //! Running a graph.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
@@ -14,6 +14,9 @@ use crate::{Error, Result, Socket, SocketType};
 /// error.
 pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
     let stop = Arc::new(Notify::new());
+    // The first actor failure, kept so that the graph's outcome does not depend on which of
+    // "an actor failed" and "the graph was told to stop" is seen first.
+    let failed: Arc<Mutex<Option<Error>>> = Arc::default();
     let mut all_sockets = Vec::new();
     let mut tasks = Vec::new();
     for (name, actor) in &spec.actors {
@@ -41,30 +44,35 @@ pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
                 stop: stop.clone(),
             };
             if let Some(fut) = kinds.start(&actor.kind, instance) {
-                let (name, stop) = (name.clone(), stop.clone());
+                let (name, stop, failed) = (name.clone(), stop.clone(), failed.clone());
                 tasks.push(actix::spawn(async move {
-                    let result = fut.await;
-                    match &result {
+                    match fut.await {
                         // its sockets were closed: the graph is shutting down
-                        Err(Error::Closed(_)) => return Ok(()),
+                        Err(Error::Closed(_)) | Ok(()) => {}
                         Err(e) => {
                             tracing::error!(actor = %name, error = %e, "actor failed: stopping the graph");
+                            failed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
                             stop.notify_one();
                         }
-                        Ok(()) => {}
                     }
-                    result
                 }));
             }
         }
     }
     let all_done = futures_util::future::join_all(tasks);
     let mut sigterm = terminate_signal();
-    let outcome = tokio::select! {
-        results = all_done => results.into_iter().find_map(|r| match r { Ok(Err(e)) => Some(Err(e)), _ => None }).unwrap_or(Ok(())),
-        _ = stop.notified() => Ok(()),
-        _ = tokio::signal::ctrl_c() => Ok(()),
-        _ = sigterm.recv() => Ok(()),
+    tokio::select! {
+        _ = all_done => {}
+        _ = stop.notified() => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm.recv() => {}
+    };
+    let outcome = match failed.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        Some(e) => Err(e),
+        None => Ok(()),
     };
     // Each socket delivers what is queued within its linger; a second Ctrl-C or SIGTERM
     // stops waiting (a socket whose linger is forever, with a peer that is gone, would
