@@ -10,8 +10,8 @@ use actormq::{
     SocketType,
 };
 
-use crate::frames::Format;
 use crate::Common;
+use actormq_cli::frames::Format;
 
 fn err(e: impl std::fmt::Display) -> String {
     e.to_string()

@@ -5,7 +5,6 @@
 
 mod bench;
 mod commands;
-mod frames;
 
 use std::process::ExitCode;
 use std::time::Duration;
