@@ -34,6 +34,17 @@ fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Resul
     let mut opts = SocketOptions::default().xpub_verbose(xpub_verbose);
     opts.set("linger", &common.linger_ms.to_string())
         .map_err(err)?;
+    let named = [
+        ("heartbeat_ivl", common.heartbeat_ivl.map(|v| v.to_string())),
+        ("maxmsgsize", common.maxmsgsize.map(|v| v.to_string())),
+        ("handshake_ivl", common.handshake_ivl.map(|v| v.to_string())),
+    ];
+    for (name, value) in named {
+        if let Some(value) = value {
+            opts.set(name, &value)
+                .map_err(|e| format!("--{}: {e}", name.replace('_', "-")))?;
+        }
+    }
     set_options(&mut opts, &common.options)?;
     Socket::with_options(socket_type, opts).map_err(err)
 }

@@ -57,6 +57,16 @@ pub struct Common {
     /// option; an `--option linger=...` given too wins).
     #[arg(long = "linger-ms", value_name = "MS", default_value_t = 5000)]
     pub linger_ms: u64,
+    /// Send a ZMTP PING to each peer this often and drop a peer that answers nothing within
+    /// the same time (the `heartbeat_ivl` option; `--option heartbeat_timeout=MS` to differ).
+    #[arg(long = "heartbeat-ivl", value_name = "MS")]
+    pub heartbeat_ivl: Option<u64>,
+    /// Largest inbound message in bytes, -1 for no limit (the `maxmsgsize` option).
+    #[arg(long = "maxmsgsize", value_name = "BYTES", allow_hyphen_values = true)]
+    pub maxmsgsize: Option<i64>,
+    /// Deadline of a peer's handshake in ms, 0 for none (the `handshake_ivl` option).
+    #[arg(long = "handshake-ivl", value_name = "MS")]
+    pub handshake_ivl: Option<u64>,
 }
 
 #[derive(Subcommand)]

@@ -721,3 +721,56 @@ fn frames_printed_as_text_cannot_forge_lines_or_reach_the_terminal() {
     let frames = pull.recv_multipart(0).unwrap();
     assert_eq!(frames, [b"a\nforged\x1b[2J".to_vec(), b"b\\".to_vec()]);
 }
+
+#[test]
+fn maxmsgsize_and_heartbeat_flags_reach_the_socket() {
+    // --maxmsgsize 10: a libzmq PUSH's 100-byte message closes its connection, then a message
+    // that fits (on the reconnected connection) is printed; --heartbeat-ivl is accepted too
+    let mut pull = actormq()
+        .args([
+            "pull",
+            "--bind",
+            "tcp://127.0.0.1:0",
+            "--raw",
+            "--count",
+            "1",
+            "--maxmsgsize",
+            "10",
+            "--heartbeat-ivl",
+            "1000",
+            "--handshake-ivl",
+            "0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(pull.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let ep = line.trim().strip_prefix("bound ").unwrap().to_string();
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.connect(&ep).unwrap();
+    push.send(vec![b'x'; 100], 0).unwrap();
+    let mut rest = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !rest.contains("maxmsgsize") && Instant::now() < deadline {
+        let mut l = String::new();
+        if stderr.read_line(&mut l).unwrap() == 0 {
+            break;
+        }
+        rest.push_str(&l);
+    }
+    assert!(rest.contains("exceeds maxmsgsize"), "{rest}");
+    push.send("fits", 0).unwrap();
+    let mut out = String::new();
+    pull.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!(out, "fits\n");
+    assert!(pull.wait().unwrap().success());
+}
