@@ -129,3 +129,40 @@ fn sub_cannot_send_and_pub_cannot_subscribe() {
         assert!(err.to_string().contains("only SUB and XSUB"), "{err}");
     });
 }
+
+#[test]
+fn a_pub_counts_what_it_drops_for_a_subscriber_that_does_not_read() {
+    run(20, async {
+        let publisher =
+            Socket::with_options(SocketType::Pub, SocketOptions::default().sndhwm(10)).unwrap();
+        publisher.bind("inproc://pub-drops").await.unwrap();
+        let sub =
+            Socket::with_options(SocketType::Sub, SocketOptions::default().rcvhwm(10)).unwrap();
+        sub.connect("inproc://pub-drops").await.unwrap();
+        sub.subscribe("").await.unwrap();
+        sync_subscription(&publisher, &sub, "").await;
+        let before = publisher.undelivered();
+        // the subscriber reads nothing while 1000 messages are published
+        for i in 0..1000 {
+            publisher
+                .send(["n".to_string(), i.to_string()])
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut received = 0u64;
+        while let Some(m) = recv_within(&sub, 200).await {
+            if m.frames()[0] == "n" {
+                received += 1;
+            }
+        }
+        let dropped = publisher.undelivered() - before;
+        assert!(dropped > 0, "nothing was dropped, {received} received");
+        // every message is accounted for: received, or counted as dropped
+        assert_eq!(
+            received + dropped,
+            1000,
+            "{received} received, {dropped} dropped"
+        );
+    });
+}

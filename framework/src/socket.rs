@@ -416,8 +416,9 @@ impl Socket {
     /// disconnected and will not come back (an accepted peer: the socket cannot reconnect to
     /// it), lost in flight when a write failed, or still queued when `linger` expired at close
     /// (read it after [`Socket::close`] returns). A connecting socket keeps what was queued for
-    /// a peer across its reconnects, so a peer that restarts does not count. A PUB's drops at
-    /// the high-water mark are not counted here yet.
+    /// a peer across its reconnects, so a peer that restarts does not count. A PUB or XPUB
+    /// counts one for each subscriber a message skipped because that subscriber was at its
+    /// high-water mark, and an XSUB each upstream message a full publisher did not get.
     ///
     /// ```
     /// use actormq::{Socket, SocketOptions, SocketType};

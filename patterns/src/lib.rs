@@ -211,6 +211,13 @@ pub trait Pattern: Send + 'static {
         None
     }
 
+    /// How many copies of messages this pattern dropped for a peer without room since it was
+    /// last asked (PUB/XPUB: one per matching subscriber at its high-water mark; XSUB: one per
+    /// publisher an upstream message did not reach), and starts counting again. Default: none.
+    fn take_dropped(&mut self) -> u64 {
+        0
+    }
+
     /// Whether every inbound message reaches the application unchanged, from any peer, with no
     /// state kept ([`Pattern::recv`] returns `Some(msg)`: PULL, DEALER, PAIR): the socket may
     /// then hand messages over in batches without asking message by message. Default: no.

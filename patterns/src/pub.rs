@@ -45,6 +45,10 @@ impl Pattern for Pub {
         self.0.send(msg, room, out)
     }
 
+    fn take_dropped(&mut self) -> u64 {
+        self.0.take_dropped()
+    }
+
     fn recv(&mut self, peer: PeerId, msg: Multipart, out: &mut Outbox) -> Option<Multipart> {
         // anything a subscriber sends besides subscriptions is ignored, as in libzmq
         self.0.recv(peer, msg, out)

@@ -52,6 +52,8 @@ pub struct XPub {
     max_subscription_bytes: usize,
     /// The matching peers of the message being routed, by join order (kept for its capacity).
     scratch: Vec<(u64, PeerId)>,
+    /// Copies dropped for a matching subscriber at its high-water mark, not yet reported.
+    dropped: u64,
 }
 
 impl XPub {
@@ -67,6 +69,7 @@ impl XPub {
             deliver: true,
             max_subscriptions: defaults.max_subscriptions,
             max_subscription_bytes: defaults.max_subscription_bytes,
+            dropped: 0,
             scratch: Vec::new(),
         }
     }
@@ -183,6 +186,10 @@ impl Pattern for XPub {
         gone
     }
 
+    fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
         let topic: &[u8] = msg.first().map(|f| &f[..]).unwrap_or(&[]);
         let scratch = &mut self.scratch;
@@ -205,6 +212,8 @@ impl Pattern for XPub {
             if room.has_room(peer) {
                 out.push(peer, msg.clone());
                 sent = true;
+            } else {
+                self.dropped += 1;
             }
         }
         if sent {

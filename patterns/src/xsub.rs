@@ -15,6 +15,8 @@ pub struct XSub {
     peers: Vec<PeerId>,
     /// Messages the application sent that a full publisher did not get.
     dropped: u64,
+    /// How many of `dropped` [`Pattern::take_dropped`] has reported.
+    reported: u64,
 }
 
 impl XSub {
@@ -46,6 +48,12 @@ impl XSub {
 impl Pattern for XSub {
     fn socket_type(&self) -> SocketType {
         SocketType::XSub
+    }
+
+    fn take_dropped(&mut self) -> u64 {
+        let new = self.dropped - self.reported;
+        self.reported = self.dropped;
+        new
     }
 
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {

@@ -36,6 +36,15 @@ pub(crate) struct SocketInfo {
 }
 
 impl SocketInfo {
+    /// Counts `n` copies a pattern dropped for a full peer (PUB/XPUB at a subscriber's
+    /// high-water mark, XSUB toward a full publisher): the pattern's policy, so only at debug.
+    pub(crate) fn dropped_by_policy(&self, n: u64) {
+        if n > 0 {
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+            tracing::debug!(copies = n, "dropped for peers at their high-water mark");
+        }
+    }
+
     /// Counts `n` messages given up on, and says so (unless `n` is 0).
     pub(crate) fn dropped(&self, n: usize, why: &str) {
         if n == 0 {

@@ -88,6 +88,7 @@ impl SocketActor {
             self.stage_outbox();
         }
         self.commit();
+        self.info.dropped_by_policy(self.pattern.take_dropped());
         waiting
     }
 }
@@ -117,6 +118,7 @@ impl Handler<SendNow> for SocketActor {
             .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
         self.stage_outbox();
         self.commit();
+        self.info.dropped_by_policy(self.pattern.take_dropped());
         match outcome {
             SendOutcome::Sent | SendOutcome::Dropped => Ok(()),
             SendOutcome::Wait(_) => Err(Error::WouldBlock(self.info.socket_type)),
