@@ -12,6 +12,11 @@ pub const MAX_SHOWN_FRAME: usize = 1 << 20;
 /// Deepest nesting of arrays and maps shown (serde_json reads no deeper either).
 const MAX_DEPTH: usize = 128;
 
+/// Most text a map key that is not a string is shown as (its JSON text, in a string). Keys
+/// nest: each level escapes the one inside it again, so without this bound a frame of nested
+/// map keys costs its depth times the whole output limit to render (found by fuzzing).
+const MAX_KEY: usize = 4096;
+
 /// How frames are written on the command line.
 #[derive(Clone, Copy, Debug)]
 pub struct Format {
@@ -324,7 +329,7 @@ impl<'a> Renderer<'a> {
         if matches!(marker, 0xa0..=0xbf | 0xd9..=0xdb) {
             return self.value(depth + 1);
         }
-        let limit = self.out.limit.saturating_sub(self.out.out.len());
+        let limit = MAX_KEY.min(self.out.limit.saturating_sub(self.out.out.len()));
         let outer = std::mem::replace(&mut self.out, Text::new(limit));
         let result = self.value(depth + 1);
         let key = std::mem::replace(&mut self.out, outer);
@@ -426,6 +431,19 @@ fn json_to_msgpack(v: &serde_json::Value) -> rmpv::Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nested_map_keys_render_in_bounded_text() {
+        // {{{..{"\"": nil}..: nil}: nil}: nil}: every level escapes the key inside it again,
+        // doubling its backslashes (a frame like this, found by fuzzing, took 1.3 s to print)
+        let depth = 60;
+        let mut frame = vec![0x81u8; depth];
+        frame.extend_from_slice(&[0xa1, b'"']);
+        frame.extend(std::iter::repeat_n(0xc0u8, depth));
+        let shown = msgpack_as_json(&frame, MAX_SHOWN_FRAME).unwrap();
+        assert!(shown.starts_with("{\"{"), "{}", &shown[..40]);
+        assert!(shown.len() < 4 * MAX_KEY, "{} bytes shown", shown.len());
+    }
+
     use super::*;
 
     #[test]
