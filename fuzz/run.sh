@@ -14,7 +14,8 @@ command -v cargo-afl >/dev/null || cargo install cargo-afl --locked
 # AFL++ itself is built once per toolchain (cargo install usually does it already)
 ls "${XDG_DATA_HOME:-$HOME/.local/share}"/afl.rs/rustc-*/*/afl/bin/afl-fuzz >/dev/null 2>&1 || cargo afl config --build
 cargo afl build --release --quiet
-export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1
+# no CPU pinning: another fuzzer (or a paused one) on the machine must not fail the run
+export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_QUIET=1 AFL_NO_AFFINITY=1
 # a graph file or a huge message may allocate: 1 GiB is our out-of-memory line
 limit=(-m 1024 -t 1000)
 failed=0
