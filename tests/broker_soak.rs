@@ -15,16 +15,8 @@ use std::time::{Duration, Instant};
 use actormq::{Multipart, Socket, SocketOptions, SocketType};
 use common::*;
 
-/// Resident memory of this process in bytes (Linux).
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
-}
+#[global_allocator]
+static ALLOC: Counting = Counting;
 
 /// A tiny deterministic generator (xorshift), so that a failing run can be repeated.
 struct Rng(u64);
@@ -130,7 +122,7 @@ async fn soak(
     clients: u64,
     workers: u64,
     crash_one_in: u64,
-) -> (Tally, Vec<u64>) {
+) -> (Tally, Vec<(u64, u64)>) {
     let frontend = Socket::new(SocketType::Router).unwrap();
     let front = frontend
         .bind("tcp://127.0.0.1:0")
@@ -162,11 +154,11 @@ async fn soak(
             t,
         )));
     }
-    // RSS every 100 ms while the load runs
+    // RSS and live heap bytes every 100 ms while the load runs
     let mut samples = Vec::new();
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        samples.push(rss());
+        samples.push((rss(), live_bytes()));
     }
     for r in running {
         r.await.unwrap();
@@ -175,17 +167,39 @@ async fn soak(
     (tally, samples)
 }
 
-fn check(tally: &Tally, samples: &[u64]) {
+/// Mean of the heap-in-use samples in `samples[from..to]`.
+fn mean_heap(samples: &[(u64, u64)], from: usize, to: usize) -> u64 {
+    let part = &samples[from..to];
+    part.iter().map(|s| s.1).sum::<u64>() / part.len().max(1) as u64
+}
+
+fn check(tally: &Tally, samples: &[(u64, u64)]) {
     eprintln!("{tally:?}");
-    let warm = samples.len() / 4;
-    let (first, last) = (samples[warm], *samples.last().unwrap());
-    let peak = samples.iter().max().copied().unwrap_or(0);
+    let quarter = samples.len() / 4;
+    let ((first, _), (last, _)) = (samples[quarter], *samples.last().unwrap());
+    let peak = samples.iter().map(|s| s.0).max().unwrap_or(0);
+    // heap in use, averaged over the second quarter of the run and over the last one
+    let early = mean_heap(samples, quarter, 2 * quarter);
+    let late = mean_heap(samples, samples.len() - quarter, samples.len());
     eprintln!(
-        "RSS: after warm-up {} KiB, at the end {} KiB, peak {} KiB",
+        "RSS: after warm-up {} KiB, at the end {} KiB, peak {} KiB; heap in use: mean of the second quarter {} KiB, of the last quarter {} KiB; RSS once the C allocator returned its free pages {} KiB",
         first / 1024,
         last / 1024,
-        peak / 1024
+        peak / 1024,
+        early / 1024,
+        late / 1024,
+        trimmed_rss() / 1024
     );
+    if std::env::var_os("ACTORMQ_SOAK_TRACE").is_some() {
+        for (i, (rss, live)) in samples.iter().enumerate().step_by(10) {
+            eprintln!(
+                "{:>6.1} s  rss {:>8} KiB  heap {:>8} KiB",
+                i as f64 / 10.0,
+                rss / 1024,
+                live / 1024
+            );
+        }
+    }
     assert!(
         tally.answered > 0 && tally.crashes > 0,
         "no load or no failures"
@@ -196,16 +210,47 @@ fn check(tally: &Tally, samples: &[u64]) {
         tally.answered + tally.lost,
         "requests silently gone"
     );
+    // what we hold does not grow with the number of crashes and retries...
+    assert!(
+        late <= early + (4 << 20),
+        "heap in use grew from {early} to {late} bytes"
+    );
+    // ...and RSS, which also counts pages the C allocator keeps for reuse, stays in bounds
     assert!(
         last <= first + (32 << 20),
         "memory grew from {first} to {last} bytes"
     );
 }
 
+/// RSS after asking glibc to give its free pages back to the system (plain RSS elsewhere).
+fn trimmed_rss() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory held by the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    rss()
+}
+
 #[test]
 fn a_broker_with_crashing_workers_accounts_for_every_request() {
     run(60, async {
         let (tally, samples) = soak(Duration::from_secs(4), 8, 4, 50).await;
+        check(&tally, &samples);
+    });
+}
+
+/// A middle length for diagnosis: `ACTORMQ_SOAK_SECS=60 cargo test --release --test
+/// broker_soak -- --ignored soak_for --nocapture`.
+#[test]
+#[ignore = "long: ACTORMQ_SOAK_SECS seconds (default 60); run with --ignored"]
+fn soak_for_actormq_soak_secs() {
+    let secs = std::env::var("ACTORMQ_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    run(secs + 100, async move {
+        let (tally, samples) = soak(Duration::from_secs(secs), 50, 10, 200).await;
         check(&tally, &samples);
     });
 }

@@ -10,17 +10,6 @@ use std::time::Instant;
 use actormq::{Multipart, Socket, SocketOptions, SocketType};
 use common::*;
 
-/// Resident memory of this process in bytes (Linux).
-fn rss() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 /// `peers` PUSH sockets, each on a connection of its own, send `rounds` rounds of one
 /// 64-byte message each to one PULL; returns the RSS samples (one per round, after the first).
 async fn many_peers(peers: usize, rounds: usize) -> Vec<u64> {

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actormq::{Multipart, Socket, SocketEvent};
@@ -95,4 +97,60 @@ pub enum Side {
     WeBind,
     /// libzmq binds, actormq connects.
     TheyBind,
+}
+
+/// Resident memory of this process in bytes (Linux; 0 elsewhere).
+pub fn rss() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Bytes currently allocated through [`Counting`].
+static LIVE: AtomicU64 = AtomicU64::new(0);
+
+/// A global allocator that counts the bytes it has handed out and not yet taken back, so a
+/// test can tell memory that is held (a leak, a queue) from memory the C allocator keeps
+/// (fragmentation), which RSS cannot. A test opts in with
+/// `#[global_allocator] static ALLOC: common::Counting = common::Counting;`.
+pub struct Counting;
+
+// SAFETY: every call is passed through to the system allocator unchanged; only a counter is
+// updated beside it.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            LIVE.fetch_add(new_size as u64, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size() as u64, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// Bytes held through [`Counting`] right now (0 when the test does not install it).
+pub fn live_bytes() -> u64 {
+    LIVE.load(Ordering::Relaxed)
 }
