@@ -115,6 +115,9 @@ fn unread_xpub_notices_are_bounded_by_rcvhwm() {
             got += 1;
         }
         assert!((64..=64 + 10).contains(&got), "{got} notices kept");
+        // the rest are counted, not silently gone
+        assert_eq!(got + xpub.dropped_unread(), 200);
+        assert_eq!(s1.dropped_unread(), 0);
     });
 }
 

@@ -107,6 +107,7 @@ impl Socket {
             events,
             span,
             dropped: Default::default(),
+            dropped_unread: Default::default(),
         });
         let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
         // The one turn state: checked on this handle, where the application calls (a REQ's
@@ -438,6 +439,19 @@ impl Socket {
         self.inner
             .info
             .dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many messages for the application this socket dropped because the application
+    /// did not read them. Only an XPUB drops so: its subscriptions must apply whether or not
+    /// the application reads their notices, so once the ready queue is full, at most
+    /// `rcvhwm` more notices wait and later ones are dropped here (the subscriptions still
+    /// apply). Every other socket type stops reading its peers instead (back-pressure), and
+    /// this stays 0.
+    pub fn dropped_unread(&self) -> u64 {
+        self.inner
+            .info
+            .dropped_unread
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

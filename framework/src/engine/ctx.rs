@@ -33,6 +33,8 @@ pub(crate) struct SocketInfo {
     pub(crate) span: tracing::Span,
     /// Messages this socket gave up on ([`crate::Socket::undelivered`]).
     pub(crate) dropped: AtomicU64,
+    /// Messages for the application dropped unread ([`crate::Socket::dropped_unread`]).
+    pub(crate) dropped_unread: AtomicU64,
 }
 
 impl SocketInfo {

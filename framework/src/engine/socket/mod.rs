@@ -59,8 +59,6 @@ pub(crate) struct SocketActor {
     /// pattern must see inbound messages as they arrive ([`Pattern::applies_inbound`]: XPUB's
     /// subscriptions); at most `rcvhwm`, delivered before anything newer.
     held: VecDeque<(PeerId, Multipart)>,
-    /// How many messages for the application were dropped because `held` was full.
-    held_dropped: u64,
     /// The peers with something in `staged`, to commit at the end of the pass.
     staged_peers: Vec<PeerId>,
     /// `close()` was called (or the last handle dropped): no new sends, binds or connects;
@@ -91,7 +89,6 @@ impl SocketActor {
             listeners: Vec::new(),
             outbox: Outbox::default(),
             held: VecDeque::new(),
-            held_dropped: 0,
             staged_peers: Vec::new(),
             closing: false,
             told_conns_to_close: false,

@@ -69,7 +69,7 @@ impl SocketActor {
     /// it arrives (XPUB: a subscription applies at once, whether or not the application reads
     /// its notice): takes everything queued from every peer into the pattern. What the pattern
     /// returns for the application waits in `held`, at most `rcvhwm` messages; beyond that it
-    /// is dropped and counted (the first drop is logged), so an application that never reads
+    /// is dropped and counted in [`crate::Socket::dropped_unread`] (the first drop is logged), so an application that never reads
     /// costs bounded memory. libzmq's XPUB keeps such notices in an unbounded queue instead.
     fn absorb(&mut self) {
         let rcvhwm = self.info.options.rcvhwm;
@@ -91,14 +91,13 @@ impl SocketActor {
                     if self.held.len() < rcvhwm {
                         self.held.push_back((id, msg));
                     } else {
-                        if self.held_dropped == 0 {
+                        if self.info.dropped_unread.fetch_add(1, Ordering::Relaxed) == 0 {
                             tracing::warn!(
                                 rcvhwm,
                                 "the application does not read: messages for it beyond rcvhwm \
                                  are dropped (subscriptions still apply)"
                             );
                         }
-                        self.held_dropped += 1;
                     }
                 }
             }
