@@ -184,12 +184,31 @@ async fn log(a: ActorInstance) -> Result<()> {
     let s = a.socket("input")?;
     loop {
         let m = s.recv().await?;
-        let frames: Vec<String> = m
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
-        println!("{}: {}", a.name, frames.join("\t"));
+        println!("{}", log_line(&a.name, &m));
     }
+}
+
+/// The line the `log` kind prints for a message: its frames separated by tabs, each shown
+/// with control characters, tabs, backslashes and bytes that are not UTF-8 escaped, so that
+/// a peer cannot forge lines or send escape sequences to the operator's terminal.
+fn log_line(name: &str, m: &crate::Multipart) -> String {
+    let frames: Vec<String> = m
+        .iter()
+        .map(|f| match std::str::from_utf8(f) {
+            Ok(text) => text
+                .chars()
+                .map(|c| {
+                    if c.is_control() || c == '\\' {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+            Err(_) => f.escape_ascii().to_string(),
+        })
+        .collect();
+    format!("{name}: {}", frames.join("\t"))
 }
 
 async fn bench_source(a: ActorInstance) -> Result<()> {
@@ -348,7 +367,21 @@ async fn sink(a: ActorInstance) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::square;
+    use super::{log_line, square};
+    use crate::Multipart;
+
+    #[test]
+    fn log_lines_escape_what_a_peer_could_use_against_the_terminal() {
+        let m = Multipart::from(vec![
+            bytes::Bytes::from_static(b"t\n2026 forged line\x1b[2J\tx\\"),
+            bytes::Bytes::from_static(b"caf\xc3\xa9"),
+            bytes::Bytes::from_static(b"\xff\x1b"),
+        ]);
+        assert_eq!(
+            log_line("a", &m),
+            "a: t\\n2026 forged line\\u{1b}[2J\\tx\\\\\tcaf\u{e9}\t\\xff\\x1b"
+        );
+    }
 
     #[test]
     fn the_square_saturates_instead_of_overflowing() {
