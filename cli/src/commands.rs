@@ -357,9 +357,16 @@ async fn receive_all(
 
 /// `req`: each stdin line a request; print each reply.
 pub async fn request(common: Common) -> Result<(), String> {
-    let format = Format { raw: common.raw };
+    let mut interrupts = Interrupts::new();
     let socket = socket(SocketType::Req, &common, false)?;
-    attach(&socket, &common).await?;
+    let work = request_all(&socket, &common);
+    interrupts.run_then_close(&socket, work).await
+}
+
+/// The body of [`request`], once the socket is made.
+async fn request_all(socket: &Socket, common: &Common) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    attach(socket, common).await?;
     let mut lines = stdin_lines();
     let (mut line_no, mut replies) = (0u64, 0u64);
     while let Some(line) = lines
@@ -395,9 +402,16 @@ pub async fn request(common: Common) -> Result<(), String> {
 /// `rep`: answer each request with its own frames (`--echo`), or print it and answer with the
 /// next stdin line.
 pub async fn reply(common: Common, echo: bool) -> Result<(), String> {
-    let format = Format { raw: common.raw };
+    let mut interrupts = Interrupts::new();
     let socket = socket(SocketType::Rep, &common, false)?;
-    attach(&socket, &common).await?;
+    let work = reply_all(&socket, &common, echo);
+    interrupts.run_then_close(&socket, work).await
+}
+
+/// The body of [`reply`], once the socket is made.
+async fn reply_all(socket: &Socket, common: &Common, echo: bool) -> Result<(), String> {
+    let format = Format { raw: common.raw };
+    attach(socket, common).await?;
     let mut lines = stdin_lines();
     let mut replies = 0u64;
     while common.count.is_none_or(|n| replies < n) {
@@ -415,7 +429,6 @@ pub async fn reply(common: Common, echo: bool) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("reading stdin: {e}"))?
                 else {
-                    socket.close().await;
                     return Ok(());
                 };
                 match format.parse_line(&line) {
@@ -427,7 +440,6 @@ pub async fn reply(common: Common, echo: bool) -> Result<(), String> {
         socket.send(answer).await.map_err(err)?;
         replies += 1;
     }
-    socket.close().await;
     Ok(())
 }
 
@@ -461,23 +473,40 @@ async fn proxy_side(spec: &str, which: &str, options: &[String]) -> Result<Socke
     Ok(socket)
 }
 
-/// `proxy`: runs until a socket closes or Ctrl-C.
+/// `proxy`: runs until a socket closes, Ctrl-C or SIGTERM; then closes its sockets (each
+/// within its linger; at once at a second signal).
 pub async fn proxy(
     frontend: String,
     backend: String,
     capture: Option<String>,
     options: Vec<String>,
 ) -> Result<(), String> {
+    let mut interrupts = Interrupts::new();
     let front = proxy_side(&frontend, "frontend", &options).await?;
     let back = proxy_side(&backend, "backend", &options).await?;
     let capture = match capture {
         Some(spec) => Some(proxy_side(&spec, "capture", &options).await?),
         None => None,
     };
-    tokio::select! {
+    let sockets: Vec<Socket> = [Some(&front), Some(&back), capture.as_ref()]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let result = tokio::select! {
         r = actormq::proxy(front, back, capture) => r.map_err(err),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = interrupts.next() => Ok(()),
+    };
+    let close_all = async {
+        for s in &sockets {
+            s.close().await;
+        }
+    };
+    tokio::select! {
+        _ = close_all => {}
+        _ = interrupts.next() => eprintln!("actormq: second signal: not waiting for queued messages"),
     }
+    result
 }
 
 /// `run`: loads a graph file (checked whole before anything starts) and runs it until it ends,

@@ -619,21 +619,36 @@ fn signal(running: &Running, name: &str) {
 }
 
 #[test]
-fn sub_pub_push_and_pull_stop_gracefully_at_sigterm_or_ctrl_c() {
+fn every_socket_command_stops_gracefully_at_sigterm_or_ctrl_c() {
     let dir = std::env::temp_dir();
     for (i, (command, sig)) in [
         ("sub", "TERM"),
         ("pull", "INT"),
         ("pub", "INT"),
         ("push", "TERM"),
+        ("req", "TERM"),
+        ("rep", "INT"),
+        ("proxy", "TERM"),
+        ("proxy", "INT"),
     ]
     .into_iter()
     .enumerate()
     {
         let path = dir.join(format!("actormq-cli-sig-{}-{i}.ipc", std::process::id()));
         let ep = format!("ipc://{}", path.display());
+        let other = dir.join(format!("actormq-cli-sig-{}-{i}b.ipc", std::process::id()));
+        let args: Vec<String> = if command == "proxy" {
+            vec![
+                "proxy".into(),
+                format!("--frontend=router=@{ep}"),
+                format!("--backend=dealer=@ipc://{}", other.display()),
+            ]
+        } else {
+            vec![command.into(), "--bind".into(), ep.clone()]
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         // a sender keeps stdin open: it is waiting for lines
-        let mut running = spawn(&[command, "--bind", &ep]);
+        let mut running = spawn(&args);
         let deadline = Instant::now() + Duration::from_secs(10);
         while !path.exists() {
             assert!(Instant::now() < deadline, "{command}: never bound {ep}");
@@ -648,6 +663,7 @@ fn sub_pub_push_and_pull_stop_gracefully_at_sigterm_or_ctrl_c() {
         assert_eq!(code, 0, "{command} at SIG{sig}: {stderr}");
         assert!(start.elapsed() < Duration::from_secs(5), "{command}");
         assert!(!path.exists(), "{command} left {ep} behind at SIG{sig}");
+        assert!(!other.exists(), "{command} left its backend behind at SIG{sig}");
     }
 }
 
