@@ -663,7 +663,10 @@ fn every_socket_command_stops_gracefully_at_sigterm_or_ctrl_c() {
         assert_eq!(code, 0, "{command} at SIG{sig}: {stderr}");
         assert!(start.elapsed() < Duration::from_secs(5), "{command}");
         assert!(!path.exists(), "{command} left {ep} behind at SIG{sig}");
-        assert!(!other.exists(), "{command} left its backend behind at SIG{sig}");
+        assert!(
+            !other.exists(),
+            "{command} left its backend behind at SIG{sig}"
+        );
     }
 }
 
