@@ -47,6 +47,20 @@ pub enum SocketEvent {
         peer: String,
         /// The peer's socket type.
         peer_type: SocketType,
+        /// Who the authenticator said the peer is (ZAP's `User-Id`: by default the PLAIN
+        /// user name or the CURVE client key in Z85); `None` when no authenticator judged it.
+        user_id: Option<String>,
+    },
+    /// The authenticator refused a peer during its handshake (PLAIN, CURVE, or NULL with an
+    /// authenticator): the peer was sent an ERROR with the status code, its connection
+    /// closes (a `Disconnected` follows), and the socket's other peers go on.
+    AuthenticationFailed {
+        /// The peer's address.
+        peer: String,
+        /// `NULL`, `PLAIN` or `CURVE`.
+        mechanism: &'static str,
+        /// The authenticator's reason.
+        reason: String,
     },
     /// A connection ended, with the reason (EOF, I/O error, protocol violation, refusal).
     Disconnected {

@@ -71,6 +71,7 @@ mod event;
 pub mod graph;
 mod options;
 pub mod proxy;
+pub mod security;
 mod socket;
 pub mod typed;
 mod typed_socket;
@@ -83,7 +84,7 @@ pub use error::{Error, Result};
 pub use event::{DisconnectReason, SocketEvent};
 pub use options::{OptionDef, OptionError, SocketOptions, DEFAULT_MAXMSGSIZE, OPTIONS};
 pub use proxy::{proxy, Device, Proxy};
-pub use socket::{Socket, SocketSink};
+pub use socket::{PeerLabel, Socket, SocketSink};
 pub use typed::{Publisher, Received, Subscriber, Topic};
 pub use typed_socket::{
     kind, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,

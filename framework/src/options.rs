@@ -116,6 +116,29 @@ pub struct SocketOptions {
     /// does but never to zero: under 100 ms counts as 100 ms. At most 6553.5 s. `None`: none.
     /// Default `None`. (We honour a peer's TTL likewise.)
     pub heartbeat_ttl: Option<Duration>,
+    /// CURVE: this side is the server (`ZMQ_CURVE_SERVER`), proving
+    /// [`curve_keys`](Self::curve_keys). Set with [`SocketOptions::curve_server`]. Default false.
+    pub curve_server: bool,
+    /// CURVE: our long-term key pair (`ZMQ_CURVE_PUBLICKEY` / `ZMQ_CURVE_SECRETKEY`); its secret
+    /// is wiped from memory when dropped. A client without one proves a fresh pair.
+    pub curve_keys: Option<crate::security::CurveKeyPair>,
+    /// CURVE: the server's public key (`ZMQ_CURVE_SERVERKEY`): set, this side is a CURVE
+    /// client. Set with [`SocketOptions::curve_client`].
+    pub curve_serverkey: Option<crate::security::CurvePublicKey>,
+    /// PLAIN: this side is the server (`ZMQ_PLAIN_SERVER`). Default false.
+    pub plain_server: bool,
+    /// PLAIN: the user name (`ZMQ_PLAIN_USERNAME`): set, this side is a PLAIN client. Set with
+    /// [`SocketOptions::plain_client`].
+    pub plain_username: Option<String>,
+    /// PLAIN: the password (`ZMQ_PLAIN_PASSWORD`).
+    pub plain_password: Option<crate::security::Password>,
+    /// The authentication domain (`ZMQ_ZAP_DOMAIN`): without an authenticator of its own, the
+    /// socket asks the one [installed](crate::security::install) for this domain. Default
+    /// empty.
+    pub zap_domain: String,
+    /// This socket's authenticator (see [`crate::security`]): it judges every peer of a
+    /// PLAIN or CURVE server, and, on a NULL socket, every peer by its address. Default none.
+    pub authenticator: Option<crate::security::AuthenticatorRef>,
 }
 
 impl Default for SocketOptions {
@@ -142,6 +165,14 @@ impl Default for SocketOptions {
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
+            curve_server: false,
+            curve_keys: None,
+            curve_serverkey: None,
+            plain_server: false,
+            plain_username: None,
+            plain_password: None,
+            zap_domain: String::new(),
+            authenticator: None,
         }
     }
 }
@@ -362,7 +393,11 @@ pub struct OptionError {
 
 impl From<OptionError> for crate::Error {
     fn from(e: OptionError) -> Self {
-        match OPTIONS.iter().find(|d| d.name == e.name) {
+        match OPTIONS
+            .iter()
+            .chain(crate::security::SECURITY_OPTIONS)
+            .find(|d| d.name == e.name)
+        {
             Some(def) => crate::Error::InvalidOption {
                 name: def.name,
                 reason: e.reason,
@@ -480,10 +515,17 @@ impl SocketOptions {
                 "heartbeat_ivl" => o.heartbeat_ivl = millis_or(value, 0)?,
                 "heartbeat_timeout" => o.heartbeat_timeout = millis_or(value, -1)?,
                 "heartbeat_ttl" => o.heartbeat_ttl = millis_or(value, 0)?,
-                _ => {
-                    let names: Vec<&str> = OPTIONS.iter().map(|d| d.name).collect();
-                    return Err(format!("no such option (options: {})", names.join(", ")));
-                }
+                _ => match crate::security::set_security_option(o, name, value) {
+                    Some(result) => result?,
+                    None => {
+                        let names: Vec<&str> = OPTIONS
+                            .iter()
+                            .chain(crate::security::SECURITY_OPTIONS)
+                            .map(|d| d.name)
+                            .collect();
+                        return Err(format!("no such option (options: {})", names.join(", ")));
+                    }
+                },
             }
             Ok(())
         })();
@@ -554,7 +596,11 @@ impl SocketOptions {
                 });
             }
         }
-        Ok(())
+        self.check_security()
+            .map_err(|reason| crate::Error::InvalidOption {
+                name: "security",
+                reason,
+            })
     }
 
     /// Checks the value of one option.
@@ -743,6 +789,15 @@ mod tests {
             heartbeat_ivl,
             heartbeat_timeout,
             heartbeat_ttl,
+            // set by name in `crate::security` (SECURITY_OPTIONS): checked below
+            curve_server: _,
+            curve_keys: _,
+            curve_serverkey: _,
+            plain_server: _,
+            plain_username: _,
+            plain_password: _,
+            zap_domain: _,
+            authenticator: _,
         } = all;
         assert_ne!(sndhwm, defaults.sndhwm);
         assert_ne!(rcvhwm, defaults.rcvhwm);
@@ -766,6 +821,28 @@ mod tests {
         assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
         assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
         assert_eq!(OPTIONS.len(), 21, "one table entry per field");
+        let keys = crate::security::CurveKeyPair::generate();
+        let mut sec = SocketOptions::default();
+        for (name, value) in [
+            ("curve_server", "true"),
+            ("curve_secretkey", keys.secret.to_z85().as_str()),
+            ("curve_serverkey", keys.public.to_z85().as_str()),
+            ("plain_server", "true"),
+            ("plain_username", "u"),
+            ("plain_password", "p"),
+            ("zap_domain", "d"),
+            ("zap_allow", "127.0.0.1"),
+        ] {
+            sec.set(name, value).unwrap();
+        }
+        assert_ne!(sec.curve_server, defaults.curve_server);
+        assert_eq!(sec.curve_keys, Some(keys.clone()));
+        assert_eq!(sec.curve_serverkey, Some(keys.public));
+        assert_ne!(sec.plain_server, defaults.plain_server);
+        assert_eq!(sec.plain_username.as_deref(), Some("u"));
+        assert_eq!(sec.plain_password.as_ref().map(|p| p.expose()), Some("p"));
+        assert_eq!(sec.zap_domain, "d");
+        assert!(sec.authenticator.is_some());
     }
 
     #[test]

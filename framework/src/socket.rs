@@ -332,6 +332,15 @@ impl Socket {
     /// Receives the next message with the address of the peer it came from
     /// (`127.0.0.1:5555`, `ipc:///tmp/x.ipc`, ...; `(gone)` if that peer has since left).
     pub async fn recv_from(&self) -> Result<(Multipart, Arc<str>)> {
+        let (msg, peer) = self.recv_from_peer().await?;
+        Ok((msg, peer.address))
+    }
+
+    /// Receives the next message with what is known of the peer it came from: its address
+    /// and, when an authenticator let it in, its `User-Id` (as libzmq's
+    /// `zmq_msg_gets(msg, "User-Id")`: by default the PLAIN user name or the CURVE client key
+    /// in Z85).
+    pub async fn recv_from_peer(&self) -> Result<(Multipart, PeerLabel)> {
         self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
         loop {
             if let Some((peer, msg)) = self.try_recv_now_from() {
@@ -341,10 +350,10 @@ impl Socket {
                     .addresses
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                let from = addresses
-                    .get(&peer)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from("(gone)"));
+                let from = addresses.get(&peer).cloned().unwrap_or_else(|| PeerLabel {
+                    address: Arc::from("(gone)"),
+                    user_id: None,
+                });
                 return Ok((msg, from));
             }
             if self.inner.shared.recv.is_closed() {
@@ -468,6 +477,16 @@ impl Socket {
             let _ = rx.await;
         }
     }
+}
+
+/// What [`Socket::recv_from_peer`] tells of the peer a message came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerLabel {
+    /// The peer's address (`127.0.0.1:5555`, `ipc:///tmp/x.ipc`, ...; `(gone)` if that peer
+    /// has since left).
+    pub address: Arc<str>,
+    /// The identity the authenticator gave the peer (ZAP's `User-Id`), if one judged it.
+    pub user_id: Option<Arc<str>>,
 }
 
 type Waiting = Pin<Box<dyn Future<Output = ()> + Send>>;

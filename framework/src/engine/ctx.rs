@@ -80,8 +80,19 @@ impl SocketInfo {
             } => {
                 tracing::debug!(%endpoint, %error, ?delay, "connect failed, will retry")
             }
-            SocketEvent::HandshakeSucceeded { peer, peer_type } => {
-                tracing::debug!(%peer, %peer_type, "handshake done")
+            SocketEvent::HandshakeSucceeded {
+                peer,
+                peer_type,
+                user_id,
+            } => {
+                tracing::debug!(%peer, %peer_type, ?user_id, "handshake done")
+            }
+            SocketEvent::AuthenticationFailed {
+                peer,
+                mechanism,
+                reason,
+            } => {
+                tracing::warn!(%peer, mechanism, %reason, "peer refused by the authenticator")
             }
             SocketEvent::Disconnected { peer, reason } => {
                 if reason.is_protocol_failure() {
@@ -100,8 +111,8 @@ impl SocketInfo {
 pub(crate) struct Shared {
     pub(crate) send: SendQueue,
     pub(crate) recv: RecvQueue,
-    /// Each live peer's address, for `recv_from`.
-    pub(crate) addresses: Mutex<FxHashMap<PeerId, Arc<str>>>,
+    /// Each live peer's address and authenticated identity, for `recv_from`.
+    pub(crate) addresses: Mutex<FxHashMap<PeerId, crate::socket::PeerLabel>>,
     /// The only peer, when its messages reach the application unchanged
     /// ([`actormq_patterns::Pattern::passes_inbound`]): a receiving application whose ready queue ran dry takes
     /// from it directly, without waiting for the actor to pump.

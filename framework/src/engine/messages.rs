@@ -105,6 +105,8 @@ impl Drop for ConnSlot {
 pub(crate) struct PeerUp {
     pub(crate) peer: Peer,
     pub(crate) address: Arc<str>,
+    /// Who the authenticator said the peer is.
+    pub(crate) user_id: Option<Arc<str>>,
     pub(crate) out: Arc<PeerOut>,
     pub(crate) inq: Arc<PeerIn>,
 }

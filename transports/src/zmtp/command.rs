@@ -38,7 +38,8 @@ impl Metadata {
         self.0.iter().map(|(n, v)| (n.as_str(), v))
     }
 
-    fn encode(&self, out: &mut BytesMut) {
+    /// Appends the properties in READY's encoding (also INITIATE's, and CURVE's boxes').
+    pub(crate) fn encode(&self, out: &mut BytesMut) {
         for (name, value) in &self.0 {
             out.put_u8(name.len() as u8);
             out.put_slice(name.as_bytes());
@@ -47,7 +48,8 @@ impl Metadata {
         }
     }
 
-    fn decode(mut data: &[u8]) -> Result<Self, ProtocolError> {
+    /// Reads properties in READY's encoding (at most [`MAX_PROPERTIES`]).
+    pub(crate) fn decode(mut data: &[u8]) -> Result<Self, ProtocolError> {
         let bad = |reason: &str| ProtocolError::MalformedCommand {
             command: "READY".into(),
             reason: reason.into(),

@@ -21,11 +21,26 @@ pub enum ProtocolError {
         minor: u8,
     },
     /// The peer asked for a security mechanism we do not run.
-    #[error("security mechanism mismatch: peer uses {theirs:?}, we use \"NULL\"")]
+    #[error("security mechanism mismatch: peer uses {theirs:?}, we use {ours:?}")]
     MechanismMismatch {
         /// The peer's mechanism name.
         theirs: String,
+        /// Ours.
+        ours: String,
     },
+    /// A mechanism's handshake got a command it does not expect now.
+    #[error("{mechanism} handshake: expected {expected}, got {got}")]
+    UnexpectedCommand {
+        /// The mechanism.
+        mechanism: &'static str,
+        /// What it waited for.
+        expected: &'static str,
+        /// What came.
+        got: String,
+    },
+    /// A CURVE box did not open (wrong key, tampered or replayed), or a nonce went backwards.
+    #[error("CURVE: {0}")]
+    Crypto(String),
     /// A frame's flags byte uses reserved bits.
     #[error(
         "frame flags {flags:#04x} use reserved bits (only MORE, LONG and COMMAND are defined)"

@@ -19,6 +19,9 @@ pub struct PeerInfo {
     /// All of the peer's READY properties (at most [`super::MAX_PROPERTIES`], in a READY of at
     /// most [`super::MAX_HANDSHAKE_COMMAND_SIZE`] bytes).
     pub metadata: Metadata,
+    /// Who the authenticator said the peer is (ZAP's `User-Id`: by default the PLAIN user
+    /// name or the CURVE client key in Z85); `None` when no authenticator judged it.
+    pub user_id: Option<String>,
 }
 
 impl PeerInfo {
@@ -114,7 +117,9 @@ impl Handshake {
                         Raw::Command(body) => {
                             match NullMechanism::new().handle_command(body, &mut BytesMut::new())? {
                                 MechanismStep::Done(meta) => meta,
-                                MechanismStep::Continue => unreachable!("NULL takes one READY"),
+                                MechanismStep::Continue | MechanismStep::Authenticate(_) => {
+                                    unreachable!("NULL without an authenticator takes one READY")
+                                }
                             }
                         }
                         Raw::Message(_) => {
@@ -176,6 +181,7 @@ pub(crate) fn read_greeting(
     if greeting.mechanism != mechanism {
         return Err(ProtocolError::MechanismMismatch {
             theirs: greeting.mechanism,
+            ours: mechanism.to_string(),
         });
     }
     Ok(Some(greeting))
@@ -203,6 +209,7 @@ pub(crate) fn peer_info(
         identity,
         version,
         metadata,
+        user_id: None,
     })
 }
 

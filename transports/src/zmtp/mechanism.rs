@@ -1,4 +1,4 @@
-//! The security-mechanism seam of a ZMTP session: NULL now, PLAIN and CURVE next.
+//! The security-mechanism seam of a ZMTP session: NULL here, PLAIN and CURVE beside it.
 //!
 //! A [`Mechanism`] owns what RFC 37 leaves to the mechanism: its name and the as-server flag in
 //! the greeting, the commands exchanged after the greeting until both sides are ready (for
@@ -8,13 +8,17 @@
 use bytes::{Bytes, BytesMut};
 
 use super::codec::put_frame_header;
-use super::{encode_command, Command, Metadata, ProtocolError, FLAG_COMMAND};
+use super::{encode_command, Command, Credentials, Metadata, ProtocolError, FLAG_COMMAND};
 
 /// Where a mechanism's handshake stands after a command from the peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MechanismStep {
     /// More commands are needed (CURVE: HELLO, WELCOME, INITIATE, READY).
     Continue,
+    /// The peer presented these credentials: the session asks the authenticator and, once it
+    /// allows the peer, calls [`Mechanism::allowed`] (a denial ends the handshake with an
+    /// ERROR). Nothing more is read from the peer meanwhile.
+    Authenticate(Credentials),
     /// The handshake is complete; these are the peer's metadata properties (its READY).
     Done(Metadata),
 }
@@ -46,8 +50,17 @@ pub trait Mechanism: Send + std::fmt::Debug {
 
     /// Called once, right after our greeting is queued: appends the commands we send without
     /// waiting for the peer. `ours` is our metadata (`Socket-Type`, `Identity`), to be sent in
-    /// whichever command the mechanism carries it (NULL: READY at once).
-    fn start(&mut self, ours: &Metadata, out: &mut BytesMut);
+    /// whichever command the mechanism carries it (NULL: READY at once). Returns
+    /// [`MechanismStep::Authenticate`] when the peer is to be judged before anything else
+    /// (NULL with an authenticator: by its address alone), else `Continue`.
+    fn start(&mut self, ours: &Metadata, out: &mut BytesMut) -> MechanismStep;
+
+    /// The authenticator allowed the peer whose credentials the last step presented: append
+    /// what follows (PLAIN: WELCOME; CURVE: READY) and say where the handshake stands.
+    fn allowed(&mut self, out: &mut BytesMut) -> Result<MechanismStep, ProtocolError> {
+        let _ = out;
+        Ok(MechanismStep::Continue)
+    }
 
     /// A command from the peer during the handshake (its body, `name-len name data`). May
     /// append replies to `out`. An `Err` fails the handshake; when
@@ -62,6 +75,18 @@ pub trait Mechanism: Send + std::fmt::Debug {
     /// command). Default: no; the session then writes and reads plain ZMTP frames.
     fn wraps_frames(&self) -> bool {
         false
+    }
+
+    /// Appends the ERROR command that refuses the peer during the handshake (an
+    /// authenticator's status code, `400`). Default: ZMTP's ERROR.
+    fn encode_error(&self, reason: &str, out: &mut BytesMut) {
+        encode_command(&Command::Error(reason.to_string()), out);
+    }
+
+    /// The bytes wrapping adds to a frame at most (CURVE: 33), so that the decoder admits
+    /// a wrapped frame of `maxmsgsize` bytes. Default 0.
+    fn frame_overhead(&self) -> u64 {
+        0
     }
 
     /// Appends one outgoing frame after the handshake: `flags` holds [`FLAG_MORE`] and/or
@@ -103,7 +128,7 @@ pub fn encode_command_body(body: &[u8], out: &mut BytesMut) {
 /// let mut ours = Metadata::default();
 /// ours.insert("Socket-Type", "PUB");
 /// let mut out = BytesMut::new();
-/// null.start(&ours, &mut out);
+/// assert_eq!(null.start(&ours, &mut out), MechanismStep::Continue);
 /// assert!(out.starts_with(b"\x04\x19\x05READY"));
 /// // the peer's READY, as a command body
 /// let body = Bytes::copy_from_slice(&out[2..]);
@@ -111,13 +136,23 @@ pub fn encode_command_body(body: &[u8], out: &mut BytesMut) {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct NullMechanism {
-    _private: (),
+    /// Judge the peer (by its address) before our READY goes out, as libzmq does when a ZAP
+    /// handler is installed; holds our metadata until then.
+    authenticate: Option<Metadata>,
 }
 
 impl NullMechanism {
     /// The NULL mechanism.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// NULL with an authenticator: the peer is judged by its address first, and our READY
+    /// goes out only once it is allowed.
+    pub fn authenticating() -> Self {
+        NullMechanism {
+            authenticate: Some(Metadata::default()),
+        }
     }
 }
 
@@ -126,8 +161,24 @@ impl Mechanism for NullMechanism {
         "NULL"
     }
 
-    fn start(&mut self, ours: &Metadata, out: &mut BytesMut) {
-        encode_command(&Command::Ready(ours.clone()), out);
+    fn start(&mut self, ours: &Metadata, out: &mut BytesMut) -> MechanismStep {
+        match &mut self.authenticate {
+            Some(held) => {
+                *held = ours.clone();
+                MechanismStep::Authenticate(Credentials::Null)
+            }
+            None => {
+                encode_command(&Command::Ready(ours.clone()), out);
+                MechanismStep::Continue
+            }
+        }
+    }
+
+    fn allowed(&mut self, out: &mut BytesMut) -> Result<MechanismStep, ProtocolError> {
+        if let Some(ours) = self.authenticate.take() {
+            encode_command(&Command::Ready(ours), out);
+        }
+        Ok(MechanismStep::Continue)
     }
 
     fn handle_command(

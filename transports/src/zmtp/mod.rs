@@ -61,6 +61,15 @@
 //!   - a frame's declared length is never reserved up front: a frame still arriving costs at
 //!     most about twice what arrived of it plus 64 KiB of read buffer (so a 256 MiB frame
 //!     trickled in holds only what was sent; there is no idle deadline, as in libzmq).
+//! - **The as-server flag is not set.** libzmq 4.3 greets with as-server 0 even as a PLAIN or
+//!   CURVE server, so the flag cannot tell roles apart: we send ours as RFC 37 says and do not
+//!   check the peer's. Two clients (or two servers) fail on the mechanism's first command.
+//! - **CURVE's MESSAGE is a data frame.** libzmq sends each encrypted MESSAGE in a frame
+//!   without the COMMAND flag, and refuses nothing on that flag; we send it so and accept
+//!   either. Inside the box, libzmq's flags byte uses bit 0 for MORE and bit 1 for COMMAND
+//!   (PING, PONG, SUBSCRIBE and CANCEL are encrypted too), and an authenticator's refusal is
+//!   an ERROR whose reason is the 3-digit ZAP status code alone (`400`): that is what libzmq's
+//!   monitor reports as `HANDSHAKE_FAILED_AUTH` with the code.
 //! - **UDP has no RFC.** libzmq's UDP engine defines the format: one datagram per message,
 //!   `[group length][group][body]`, with no greeting or commands. A datagram over 8192 octets
 //!   is dropped ([`crate::datagram`]).
@@ -77,23 +86,29 @@
 //! assert_eq!(decoder.decode(&mut wire).unwrap(), Some(Inbound::Message(Multipart::from(["topic", "body"]))));
 //! ```
 
+mod auth;
 mod codec;
 mod command;
+mod curve;
 mod error;
 mod greeting;
 mod handshake;
 mod mechanism;
+mod plain;
 mod session;
 
+pub use auth::{Credentials, Verdict};
 pub use codec::{
     encode_command, encode_message, Decoder, Inbound, DEFAULT_MAX_FRAMES, MAX_COMMAND_SIZE,
     MAX_HANDSHAKE_COMMAND_SIZE,
 };
 pub use command::{Command, Metadata, MAX_PROPERTIES};
+pub use curve::{CurveClient, CurveKeyPair, CurvePublicKey, CurveSecretKey, CurveServer, KeyError};
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
 pub use handshake::{check_peer, Handshake, PeerInfo};
 pub use mechanism::{encode_command_body, Mechanism, MechanismStep, NullMechanism};
+pub use plain::{PlainClient, PlainServer};
 pub use session::{CloseReason, Event, Session, SessionConfig};
 
 /// Flag bit: more frames follow in this message.

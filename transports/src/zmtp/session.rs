@@ -11,8 +11,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::codec::{encode_subscription, put_frame_header, Raw};
 use super::handshake::{local_metadata, peer_info, read_greeting};
 use super::{
-    encode_command, encode_message as encode_plain, Command, Decoder, Greeting, Mechanism,
-    MechanismStep, PeerInfo, ProtocolError, FLAG_COMMAND, FLAG_MORE,
+    encode_command, encode_message as encode_plain, Command, Credentials, Decoder, Greeting,
+    Mechanism, MechanismStep, PeerInfo, ProtocolError, Verdict, FLAG_COMMAND, FLAG_MORE,
 };
 use crate::subscription::{cancel_message, parse_subscription, subscribe_message};
 use crate::{Multipart, SocketType};
@@ -81,6 +81,14 @@ pub enum CloseReason {
     HeartbeatTtlExpired(Duration),
     /// We refused the peer after its handshake ([`Session::refuse`]); it was sent an ERROR.
     Refused(String),
+    /// The authenticator denied the peer ([`Session::authenticated`]); it was sent an ERROR
+    /// with the status code, as libzmq does.
+    Unauthorized {
+        /// ZAP's status code (300, 400, 500).
+        status: u16,
+        /// The authenticator's reason (logged here, not sent).
+        reason: String,
+    },
 }
 
 impl fmt::Display for CloseReason {
@@ -106,6 +114,9 @@ impl fmt::Display for CloseReason {
                  asked for"
             ),
             CloseReason::Refused(reason) => write!(f, "refused by the socket: {reason}"),
+            CloseReason::Unauthorized { status, reason } => {
+                write!(f, "authentication failed ({status}): {reason}")
+            }
         }
     }
 }
@@ -121,6 +132,10 @@ pub enum Event {
     /// The session is over: close the link once [`Session::poll_transmit`] is drained (it may
     /// hold an ERROR for the peer). Reported once; nothing follows.
     Closed(CloseReason),
+    /// The peer presented its credentials (or, for NULL with an authenticator, only
+    /// connected): judge them, then call [`Session::authenticated`]. Until then the handshake
+    /// waits and nothing more is read from the buffer.
+    Authenticate(Credentials),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -210,6 +225,10 @@ pub struct Session {
     /// A message being assembled from frames a mechanism unwrapped, and its size so far.
     partial: Multipart,
     partial_size: u64,
+    /// The credentials presented, while the authenticator judges them.
+    judging: Option<Credentials>,
+    /// The identity the authenticator gave the peer.
+    user_id: Option<String>,
 }
 
 impl fmt::Debug for Session {
@@ -247,12 +266,12 @@ impl Session {
             as_server: mechanism.as_server(),
         };
         transmit.extend_from_slice(&greeting.encode());
-        mechanism.start(
+        let first = mechanism.start(
             &local_metadata(config.socket_type, &config.identity),
             &mut transmit,
         );
         let local = config.socket_type;
-        Session {
+        let mut session = Session {
             local,
             maxmsgsize: config.maxmsgsize,
             max_frames: config.max_frames,
@@ -285,7 +304,81 @@ impl Session {
             peer_ttl: None,
             partial: Multipart::new(),
             partial_size: 0,
+            judging: None,
+            user_id: None,
+        };
+        if let MechanismStep::Authenticate(credentials) = first {
+            session.judge(credentials);
         }
+        session
+    }
+
+    /// Asks the caller to judge `credentials` ([`Event::Authenticate`]).
+    fn judge(&mut self, credentials: Credentials) {
+        self.events
+            .push_back(Event::Authenticate(credentials.clone()));
+        self.judging = Some(credentials);
+    }
+
+    /// The authenticator's answer to [`Event::Authenticate`]. A denial queues an ERROR with
+    /// its status code for the peer (`400`, as libzmq sends) and closes the session with
+    /// [`CloseReason::Unauthorized`]; an allowance lets the handshake go on. Then call
+    /// [`Session::handle_input`] again with what is buffered (it may already hold the
+    /// peer's next command). Does nothing unless a verdict is awaited.
+    pub fn authenticated(&mut self, verdict: Verdict, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        let Some(credentials) = self.judging.take() else {
+            return;
+        };
+        match verdict {
+            Verdict::Deny { status, reason } => {
+                self.mechanism
+                    .encode_error(&status.to_string(), &mut self.transmit);
+                self.close(CloseReason::Unauthorized { status, reason });
+            }
+            Verdict::Allow { user_id } => {
+                self.user_id = user_id.or_else(|| credentials.default_user_id());
+                let step = self.mechanism.allowed(&mut self.transmit);
+                if let Err(e) = self.step(step, now) {
+                    self.fail_handshake(e);
+                }
+            }
+        }
+    }
+
+    /// Acts on a mechanism's step; true once the handshake is complete.
+    fn step(
+        &mut self,
+        step: Result<MechanismStep, ProtocolError>,
+        now: Instant,
+    ) -> Result<bool, ProtocolError> {
+        match step? {
+            MechanismStep::Continue => Ok(false),
+            MechanismStep::Authenticate(credentials) => {
+                self.judge(credentials);
+                Ok(false)
+            }
+            MechanismStep::Done(metadata) => {
+                let version = match self.phase {
+                    Phase::Handshake { version } => version,
+                    _ => (3, 0),
+                };
+                let mut info = peer_info(self.local, metadata, version)?;
+                info.user_id = self.user_id.clone();
+                self.activate(info, now);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Closes on a handshake error, telling the peer first when it is a refusal.
+    fn fail_handshake(&mut self, e: ProtocolError) -> CloseReason {
+        if e.is_refusal() {
+            encode_command(&Command::Error(e.to_string()), &mut self.transmit);
+        }
+        self.close(CloseReason::HandshakeFailed(e))
     }
 
     /// Feeds bytes received from the peer (call it after each read; a non-empty `buf` counts
@@ -315,12 +408,7 @@ impl Session {
             match self.handshake(buf, now) {
                 Ok(true) => {}
                 Ok(false) => return Ok(()),
-                Err(e) => {
-                    if e.is_refusal() {
-                        encode_command(&Command::Error(e.to_string()), &mut self.transmit);
-                    }
-                    return Err(self.close(CloseReason::HandshakeFailed(e)));
-                }
+                Err(e) => return Err(self.fail_handshake(e)),
             }
         }
         if self.wraps {
@@ -339,11 +427,16 @@ impl Session {
     /// Runs the greeting and the mechanism; true once the handshake is complete.
     fn handshake(&mut self, buf: &mut BytesMut, now: Instant) -> Result<bool, ProtocolError> {
         loop {
+            if self.judging.is_some() {
+                return Ok(false);
+            }
             match self.phase {
                 Phase::Greeting => {
                     let Some(greeting) = read_greeting(buf, self.mechanism.name())? else {
                         return Ok(false);
                     };
+                    // The as-server flag is not checked: libzmq 4.3 sends 0 even from a CURVE
+                    // server. Two clients or two servers fail on the mechanism's first command.
                     self.phase = Phase::Handshake {
                         version: (greeting.major, greeting.minor),
                     };
@@ -362,13 +455,10 @@ impl Session {
                             got: "a message".into(),
                         });
                     };
-                    match self.mechanism.handle_command(body, &mut self.transmit)? {
-                        MechanismStep::Continue => {}
-                        MechanismStep::Done(metadata) => {
-                            let info = peer_info(self.local, metadata, version)?;
-                            self.activate(info, now);
-                            return Ok(true);
-                        }
+                    let _ = version;
+                    let step = self.mechanism.handle_command(body, &mut self.transmit);
+                    if self.step(step, now)? {
+                        return Ok(true);
                     }
                 }
                 Phase::Active => return Ok(true),
@@ -378,8 +468,18 @@ impl Session {
 
     fn activate(&mut self, info: PeerInfo, now: Instant) {
         self.phase = Phase::Active;
-        self.decoder = Decoder::new(self.maxmsgsize).with_max_frames(self.max_frames);
         self.wraps = self.mechanism.wraps_frames();
+        self.decoder = if self.wraps {
+            // each wrapped frame comes whole, as a frame (or command) of its own: allow the
+            // largest message plus the wrapping; the session then counts the frames inside
+            let overhead = self.mechanism.frame_overhead();
+            let max = self.maxmsgsize.map(|m| m.saturating_add(overhead));
+            Decoder::new(max)
+                .with_max_frames(Some(1))
+                .with_max_command_size(max.unwrap_or(u64::MAX).max(super::MAX_COMMAND_SIZE))
+        } else {
+            Decoder::new(self.maxmsgsize).with_max_frames(self.max_frames)
+        };
         self.encode_subs = self.local.is_subscriber() && info.is_3_1();
         self.last_seen = now;
         // PING and PONG are ZMTP 3.1: a 3.0 peer gets no heartbeats
@@ -422,9 +522,21 @@ impl Session {
         messages: &mut Vec<Multipart>,
     ) -> Result<(), CloseReason> {
         loop {
-            let body = match self.decoder.decode_raw(buf) {
-                Ok(Some(Raw::Command(body))) => body,
-                Ok(Some(Raw::Message(_))) => {
+            let (body, as_command) = match self.decoder.decode_raw(buf) {
+                Ok(Some(Raw::Command(body))) => (body, true),
+                // libzmq sends CURVE's MESSAGE as a data frame (the decoder lets only one
+                // frame through: each wrapped frame is whole)
+                Ok(Some(Raw::Message(msg))) => match msg.into_iter().next() {
+                    Some(frame) => (frame, false),
+                    None => continue,
+                },
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.close(CloseReason::Protocol(e))),
+            };
+            let (flags, data) = match self.mechanism.decode_frame(&body) {
+                Ok(Some(frame)) => frame,
+                Ok(None) if as_command => (FLAG_COMMAND, body),
+                Ok(None) => {
                     return Err(self.close(CloseReason::Protocol(
                         ProtocolError::MalformedCommand {
                             command: "MESSAGE".into(),
@@ -433,12 +545,6 @@ impl Session {
                         },
                     )))
                 }
-                Ok(None) => return Ok(()),
-                Err(e) => return Err(self.close(CloseReason::Protocol(e))),
-            };
-            let (flags, data) = match self.mechanism.decode_frame(&body) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => (FLAG_COMMAND, body),
                 Err(e) => return Err(self.close(CloseReason::Protocol(e))),
             };
             if flags & FLAG_COMMAND != 0 {
@@ -1371,7 +1477,7 @@ mod tests {
         fn name(&self) -> &str {
             "XWRAP"
         }
-        fn start(&mut self, ours: &crate::zmtp::Metadata, out: &mut BytesMut) {
+        fn start(&mut self, ours: &crate::zmtp::Metadata, out: &mut BytesMut) -> MechanismStep {
             self.0.start(ours, out)
         }
         fn handle_command(

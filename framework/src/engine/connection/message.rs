@@ -53,7 +53,7 @@ impl Runner {
             socket_type: theirs.socket_type,
             identity: theirs.identity,
         };
-        let (out, inq) = match self.join(peer, peer_addr).await {
+        let (out, inq) = match self.join(peer, peer_addr, None).await {
             Ok(queues) => queues,
             Err(reason) => {
                 let _ = bounded(link.refuse(reason.clone())).await;

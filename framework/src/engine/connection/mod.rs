@@ -301,6 +301,7 @@ impl Runner {
         &self,
         peer: Peer,
         peer_addr: &str,
+        user_id: Option<String>,
     ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
         let out = {
             let mut current = lock(&self.current);
@@ -328,6 +329,7 @@ impl Runner {
         let up = PeerUp {
             peer,
             address: Arc::from(peer_addr),
+            user_id: user_id.as_deref().map(Arc::from),
             out: out.clone(),
             inq: inq.clone(),
         };
@@ -342,6 +344,7 @@ impl Runner {
         self.info.emit(SocketEvent::HandshakeSucceeded {
             peer: peer_addr.to_string(),
             peer_type,
+            user_id,
         });
         Ok((out, inq))
     }

@@ -8,7 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use actormq_patterns::Peer;
-use actormq_transports::zmtp::{Event, NullMechanism, Session, SessionConfig};
+use actormq_transports::zmtp::{Event, Session, SessionConfig, Verdict};
 use actormq_transports::{BoxedStream, Multipart};
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -73,8 +73,9 @@ impl Runner {
             heartbeat_timeout: opts.heartbeat_timeout,
             heartbeat_ttl: opts.heartbeat_ttl,
         };
+        let (mechanism, auth) = crate::security::mechanism_for(opts);
         let driver = Driver {
-            session: RefCell::new(Session::new(config, Box::new(NullMechanism::new()), now())),
+            session: RefCell::new(Session::new(config, mechanism, now())),
             taken: RefCell::default(),
             in_flight: Cell::new(0),
             timer_moved: Notify::new(),
@@ -85,10 +86,14 @@ impl Runner {
         let mut wbuf = BytesMut::with_capacity(64 * 1024);
         // messages that came in the same read as the peer's READY
         let mut early = Vec::new();
-        let info = match driver
-            .handshake(&mut rd, &mut wr, &mut buf, &mut wbuf, &mut early)
-            .await
-        {
+        let io = Handshaking {
+            auth: auth.as_deref(),
+            peer_addr,
+            buf: &mut buf,
+            wbuf: &mut wbuf,
+            early: &mut early,
+        };
+        let info = match driver.handshake(&mut rd, &mut wr, io).await {
             Ok(info) => info,
             Err(reason) => return reason,
         };
@@ -97,7 +102,7 @@ impl Runner {
             socket_type: info.socket_type,
             identity: info.identity.clone(),
         };
-        let (out, inq) = match self.join(peer, peer_addr).await {
+        let (out, inq) = match self.join(peer, peer_addr, info.user_id.clone()).await {
             Ok(queues) => queues,
             Err(reason) => {
                 // tell the peer why before hanging up, as a handshake refusal does
@@ -122,26 +127,87 @@ impl Runner {
     }
 }
 
+/// What the handshake works with besides the stream.
+struct Handshaking<'a> {
+    /// The authenticator that judges the peer, if any.
+    auth: Option<&'a dyn crate::security::Authenticator>,
+    peer_addr: &'a str,
+    buf: &'a mut BytesMut,
+    wbuf: &'a mut BytesMut,
+    /// Messages that came in the same read as the end of the handshake.
+    early: &'a mut Vec<Multipart>,
+}
+
 impl Driver<'_> {
+    /// Asks the authenticator about the credentials the peer presented (within the handshake
+    /// deadline), and tells the session. Without an authenticator the peer is let in, as
+    /// libzmq does without a ZAP handler.
+    async fn judge(
+        &self,
+        io: &mut Handshaking<'_>,
+        credentials: crate::security::Credentials,
+        deadline: Option<std::time::Instant>,
+    ) {
+        let mechanism = credentials.mechanism();
+        let verdict = match io.auth {
+            None => {
+                if mechanism == "PLAIN" {
+                    tracing::warn!(
+                        peer = io.peer_addr,
+                        "a PLAIN server without an authenticator lets every user in"
+                    );
+                }
+                Verdict::allow()
+            }
+            Some(auth) => {
+                let request = crate::security::AuthRequest {
+                    domain: self.runner.info.options.zap_domain.clone(),
+                    address: io.peer_addr.to_string(),
+                    credentials,
+                };
+                let deadline = deadline.map(tokio::time::Instant::from_std);
+                tokio::select! {
+                    verdict = auth.authenticate(request) => verdict,
+                    _ = sleep_until(deadline) => {
+                        self.with(|s| s.handle_timeout(now()));
+                        return;
+                    }
+                }
+            }
+        };
+        if let Verdict::Deny { reason, .. } = &verdict {
+            self.runner
+                .info
+                .emit(crate::event::SocketEvent::AuthenticationFailed {
+                    peer: io.peer_addr.to_string(),
+                    mechanism,
+                    reason: reason.clone(),
+                });
+        }
+        self.with(|s| {
+            s.authenticated(verdict, now());
+            // what arrived meanwhile (the peer's next command) is in the buffer
+            let _ = s.handle_input(io.buf, now(), io.early);
+        });
+    }
+
     /// Exchanges greetings and handshake commands until the peer is known, or the reason the
     /// handshake failed (after sending the peer an ERROR when the session has one for it).
     async fn handshake(
         &self,
         rd: &mut ReadHalf<BoxedStream>,
         wr: &mut WriteHalf<BoxedStream>,
-        buf: &mut BytesMut,
-        wbuf: &mut BytesMut,
-        early: &mut Vec<Multipart>,
+        mut io: Handshaking<'_>,
     ) -> Result<actormq_transports::zmtp::PeerInfo, DisconnectReason> {
         let local = self.runner.info.socket_type;
         loop {
             let (event, deadline) = self.with(|s| {
-                s.poll_transmit(wbuf);
+                s.poll_transmit(io.wbuf);
                 (s.poll_event(), s.poll_timeout())
             });
-            if !wbuf.is_empty() {
-                let written = wr.write_all(wbuf).await;
-                wbuf.clear();
+            if !io.wbuf.is_empty() {
+                let written = wr.write_all(io.wbuf).await;
+                io.wbuf.clear();
                 if let Err(e) = written {
                     return Err(DisconnectReason::WriteError {
                         during_handshake: true,
@@ -155,17 +221,21 @@ impl Driver<'_> {
                     let _ = wr.flush().await;
                     return Err(reason.into());
                 }
+                Some(Event::Authenticate(credentials)) => {
+                    self.judge(&mut io, credentials, deadline).await;
+                    continue;
+                }
                 None => {}
             }
             let deadline = deadline.map(tokio::time::Instant::from_std);
             tokio::select! {
-                read = rd.read_buf(buf) => match read {
+                read = rd.read_buf(io.buf) => match read {
                     Ok(0) => {
                         return Err(DisconnectReason::PeerClosedDuringHandshake(local))
                     }
                     Ok(_) => {
                         // a failure comes back as Event::Closed
-                        let _ = self.with(|s| s.handle_input(buf, now(), early));
+                        let _ = self.with(|s| s.handle_input(io.buf, now(), io.early));
                     }
                     Err(e) => {
                         return Err(DisconnectReason::ReadError {

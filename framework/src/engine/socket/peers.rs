@@ -146,7 +146,13 @@ impl Handler<PeerUp> for SocketActor {
             .addresses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, msg.address);
+            .insert(
+                id,
+                crate::socket::PeerLabel {
+                    address: msg.address,
+                    user_id: msg.user_id,
+                },
+            );
         self.refresh_inlet();
         self.stage_outbox();
         self.commit();
