@@ -29,6 +29,8 @@ pub enum Kind {
         /// Messages to send.
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
+        #[command(flatten)]
+        security: Security,
     },
     /// REQ/REP round-trip times.
     #[command(
@@ -44,7 +46,52 @@ pub enum Kind {
         /// Round trips.
         #[arg(long, default_value_t = 10_000)]
         count: u64,
+        #[command(flatten)]
+        security: Security,
     },
+}
+
+/// The mechanism to measure with (tcp and ipc; inproc is never encrypted).
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct Security {
+    /// Encrypt with CURVE (fresh keys for both sides; the receiver is the server).
+    #[arg(long, conflicts_with = "plain")]
+    curve: bool,
+    /// Authenticate with PLAIN (the receiver is the server).
+    #[arg(long)]
+    plain: bool,
+}
+
+impl Security {
+    /// The options of the serving (receiving) side and of the other side.
+    fn options(self, base: SocketOptions) -> (SocketOptions, SocketOptions) {
+        if self.curve {
+            let server = actormq::security::CurveKeyPair::generate();
+            let public = server.public;
+            (
+                base.clone().curve_server(server),
+                base.curve_client(public, actormq::security::CurveKeyPair::generate()),
+            )
+        } else if self.plain {
+            let auth = actormq::security::Auth::new().plain_user("bench", "bench");
+            (
+                base.clone().plain_server(true).auth(auth),
+                base.plain_client("bench", "bench"),
+            )
+        } else {
+            (base.clone(), base)
+        }
+    }
+
+    fn name(self) -> &'static str {
+        if self.curve {
+            "CURVE"
+        } else if self.plain {
+            "PLAIN"
+        } else {
+            "NULL"
+        }
+    }
 }
 
 /// A transport to measure.
@@ -162,12 +209,14 @@ pub async fn run(kind: Kind) -> Result<(), String> {
             pattern,
             size,
             count,
-        } => throughput(transport, pattern, size, count).await,
+            security,
+        } => throughput(transport, pattern, size, count, security).await,
         Kind::Latency {
             transport,
             size,
             count,
-        } => latency(transport, size, count).await,
+            security,
+        } => latency(transport, size, count, security).await,
     }
 }
 
@@ -176,6 +225,7 @@ async fn throughput(
     pattern: Pattern,
     size: usize,
     count: u64,
+    security: Security,
 ) -> Result<(), String> {
     let (send_type, recv_type) = match pattern {
         Pattern::Push => (SocketType::Push, SocketType::Pull),
@@ -187,17 +237,11 @@ async fn throughput(
     } else {
         1000
     };
-    let opts = SocketOptions::default().sndhwm(hwm).rcvhwm(hwm);
+    let (server, client) = security.options(SocketOptions::default().sndhwm(hwm).rcvhwm(hwm));
     let _socket_file = RemoveSocketFile::for_transport(transport);
     let done = Arc::new(AtomicU64::new(0));
-    let ep = spawn_receiver(
-        recv_type,
-        endpoint(transport),
-        opts.clone(),
-        count,
-        done.clone(),
-    )?;
-    let sender = Socket::with_options(send_type, opts).map_err(err)?;
+    let ep = spawn_receiver(recv_type, endpoint(transport), server, count, done.clone())?;
+    let sender = Socket::with_options(send_type, client).map_err(err)?;
     let mut monitor = sender.monitor();
     sender.connect(&ep).await.map_err(err)?;
     while !matches!(
@@ -237,26 +281,33 @@ async fn throughput(
         Pattern::Pub => "PUB->SUB",
     };
     println!(
-        "{:<12} {:<10} {:>8} {:>10} {:>10} {:>14} {:>10}",
-        "pattern", "transport", "size", "messages", "seconds", "msg/s", "MB/s"
+        "{:<12} {:<10} {:<9} {:>8} {:>10} {:>10} {:>14} {:>10}",
+        "pattern", "transport", "mechanism", "size", "messages", "seconds", "msg/s", "MB/s"
     );
     println!(
-        "{pattern:<12} {:<10} {size:>8} {count:>10} {:>10.3} {rate:>14.0} {mbs:>10.1}",
+        "{pattern:<12} {:<10} {:<9} {size:>8} {count:>10} {:>10.3} {rate:>14.0} {mbs:>10.1}",
         format!("{transport:?}").to_lowercase(),
+        security.name(),
         elapsed.as_secs_f64()
     );
     println!("throughput: {rate:.0} msg/s, {mbs:.1} MB/s");
     Ok(())
 }
 
-async fn latency(transport: Transport, size: usize, count: u64) -> Result<(), String> {
+async fn latency(
+    transport: Transport,
+    size: usize,
+    count: u64,
+    security: Security,
+) -> Result<(), String> {
+    let (server, client) = security.options(SocketOptions::default());
     let (tx, rx) = std::sync::mpsc::channel();
     let ep_wanted = endpoint(transport);
     let _socket_file = RemoveSocketFile::for_transport(transport);
     std::thread::spawn(move || {
         actix::System::new().block_on(async move {
             let setup = async {
-                let rep = Socket::new(SocketType::Rep).map_err(err)?;
+                let rep = Socket::with_options(SocketType::Rep, server).map_err(err)?;
                 let ep = rep.bind(ep_wanted.as_str()).await.map_err(err)?;
                 Ok::<_, String>((rep, ep))
             };
@@ -276,7 +327,7 @@ async fn latency(transport: Transport, size: usize, count: u64) -> Result<(), St
         })
     });
     let ep = rx.recv().map_err(err)??;
-    let req = Socket::new(SocketType::Req).map_err(err)?;
+    let req = Socket::with_options(SocketType::Req, client).map_err(err)?;
     req.connect(&ep).await.map_err(err)?;
     let payload = Bytes::from(vec![0x5a_u8; size]);
     let bar = progress(count, "round trips");
@@ -299,13 +350,14 @@ async fn latency(transport: Transport, size: usize, count: u64) -> Result<(), St
     let pct = |p: f64| rtts[((rtts.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e6;
     let (p50, p99, max) = (pct(0.50), pct(0.99), pct(1.0));
     println!(
-        "{:<10} {:<10} {:>8} {:>10} {:>10} {:>10} {:>10}",
-        "pattern", "transport", "size", "trips", "p50 us", "p99 us", "max us"
+        "{:<10} {:<10} {:<9} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "pattern", "transport", "mechanism", "size", "trips", "p50 us", "p99 us", "max us"
     );
     println!(
-        "{:<10} {:<10} {size:>8} {count:>10} {p50:>10.1} {p99:>10.1} {max:>10.1}",
+        "{:<10} {:<10} {:<9} {size:>8} {count:>10} {p50:>10.1} {p99:>10.1} {max:>10.1}",
         "REQ<->REP",
-        format!("{transport:?}").to_lowercase()
+        format!("{transport:?}").to_lowercase(),
+        security.name()
     );
     println!("latency: p50 {p50:.1} us, p99 {p99:.1} us");
     Ok(())

@@ -46,7 +46,10 @@ fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Resul
         }
     }
     set_options(&mut opts, &common.options)?;
-    Socket::with_options(socket_type, opts).map_err(err)
+    common.security.apply(&mut opts)?;
+    let socket = Socket::with_options(socket_type, opts).map_err(err)?;
+    crate::security::report_refusals(&socket);
+    Ok(socket)
 }
 
 /// Whether binding `ep` lets the system choose (port 0, `ipc://*`): then the real endpoint is
@@ -461,11 +464,22 @@ fn parse_side(spec: &str, which: &str) -> Result<(SocketType, Vec<Attach>), Stri
     Ok((socket_type, eps))
 }
 
-async fn proxy_side(spec: &str, which: &str, options: &[String]) -> Result<Socket, String> {
+async fn proxy_side(
+    spec: &str,
+    which: &str,
+    options: &[String],
+    own: &[String],
+    security: Option<&crate::security::SecurityArgs>,
+) -> Result<Socket, String> {
     let (socket_type, eps) = parse_side(spec, which)?;
     let mut opts = SocketOptions::default();
     set_options(&mut opts, options)?;
+    set_options(&mut opts, own)?;
+    if let Some(security) = security {
+        security.apply(&mut opts)?;
+    }
     let socket = Socket::with_options(socket_type, opts).map_err(err)?;
+    crate::security::report_refusals(&socket);
     attach_all(&socket, eps).await?;
     if socket_type == SocketType::Sub {
         socket.subscribe("").await.map_err(err)?;
@@ -473,19 +487,45 @@ async fn proxy_side(spec: &str, which: &str, options: &[String]) -> Result<Socke
     Ok(socket)
 }
 
+/// What `actormq proxy` is given.
+pub struct ProxySides {
+    /// TYPE=EPS of the frontend.
+    pub frontend: String,
+    /// TYPE=EPS of the backend.
+    pub backend: String,
+    /// TYPE=EPS of the capture socket.
+    pub capture: Option<String>,
+    /// NAME=VALUE options of every side.
+    pub options: Vec<String>,
+    /// NAME=VALUE options of the backend only.
+    pub backend_options: Vec<String>,
+    /// The frontend's security.
+    pub security: crate::security::SecurityArgs,
+}
+
 /// `proxy`: runs until a socket closes, Ctrl-C or SIGTERM; then closes its sockets (each
 /// within its linger; at once at a second signal).
-pub async fn proxy(
-    frontend: String,
-    backend: String,
-    capture: Option<String>,
-    options: Vec<String>,
-) -> Result<(), String> {
+pub async fn proxy(sides: ProxySides) -> Result<(), String> {
     let mut interrupts = Interrupts::new();
-    let front = proxy_side(&frontend, "frontend", &options).await?;
-    let back = proxy_side(&backend, "backend", &options).await?;
-    let capture = match capture {
-        Some(spec) => Some(proxy_side(&spec, "capture", &options).await?),
+    let options = &sides.options;
+    let front = proxy_side(
+        &sides.frontend,
+        "frontend",
+        options,
+        &[],
+        Some(&sides.security),
+    )
+    .await?;
+    let back = proxy_side(
+        &sides.backend,
+        "backend",
+        options,
+        &sides.backend_options,
+        None,
+    )
+    .await?;
+    let capture = match &sides.capture {
+        Some(spec) => Some(proxy_side(spec, "capture", options, &[], None).await?),
         None => None,
     };
     let sockets: Vec<Socket> = [Some(&front), Some(&back), capture.as_ref()]

@@ -5,6 +5,7 @@
 
 mod bench;
 mod commands;
+mod security;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +15,8 @@ use clap::{Args, Parser, Subcommand};
 const EXAMPLES: &str = "Examples:
   actormq sub --bind tcp://127.0.0.1:5556 --topic weather
   echo '{\"celsius\":21.5}' | actormq pub --connect tcp://127.0.0.1:5556 --topic weather --wait-subscribers 1
-  actormq bench throughput --transport inproc --size 16";
+  actormq bench throughput --transport inproc --size 16
+  actormq keygen --out server        # then: actormq rep --bind tcp://*:5555 --echo --curve-server --curve-secret-file server";
 
 /// Talk to any ZeroMQ-speaking service, run an actor graph, benchmark.
 #[derive(Parser)]
@@ -67,6 +69,9 @@ pub struct Common {
     /// Deadline of a peer's handshake in ms, 0 for none (the `handshake_ivl` option).
     #[arg(long = "handshake-ivl", value_name = "MS")]
     pub handshake_ivl: Option<u64>,
+    /// PLAIN and CURVE.
+    #[command(flatten)]
+    pub security: security::SecurityArgs,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +152,13 @@ enum Command {
         /// Set a socket option of every side by its libzmq name (repeatable): NAME=VALUE.
         #[arg(long = "option", value_name = "NAME=VALUE")]
         options: Vec<String>,
+        /// Set an option of the backend only (repeatable), e.g. its own security:
+        /// --backend-option curve_server=true --backend-option curve_secretkey_file=F.
+        #[arg(long = "backend-option", value_name = "NAME=VALUE")]
+        backend_options: Vec<String>,
+        /// PLAIN and CURVE flags: they apply to the frontend (the side clients reach).
+        #[command(flatten)]
+        security: security::SecurityArgs,
         /// Exit with status 2 if still running then.
         #[arg(long = "timeout-ms", value_name = "MS")]
         timeout_ms: Option<u64>,
@@ -159,6 +171,17 @@ enum Command {
         /// Exit with status 2 if still running then.
         #[arg(long = "timeout-ms", value_name = "MS")]
         timeout_ms: Option<u64>,
+    },
+    /// Generate a CURVE key pair: the public key on line 1, the secret key on line 2 (40 Z85
+    /// characters each), or with --out FILE a certificate FILE (public and secret, mode 0600)
+    /// and FILE.pub (public only).
+    #[command(
+        after_help = "Examples:\n  actormq keygen\n  actormq keygen --out server   # writes server and server.pub"
+    )]
+    Keygen {
+        /// Write a certificate pair instead of printing the keys.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
     /// Measure throughput or latency over a real endpoint.
     Bench {
@@ -275,14 +298,21 @@ async fn run(command: Command) -> Result<Outcome, String> {
             backend,
             capture,
             options,
+            backend_options,
+            security,
             timeout_ms,
         } => {
-            bounded(
-                timeout_ms,
-                commands::proxy(frontend, backend, capture, options),
-            )
-            .await
+            let sides = commands::ProxySides {
+                frontend,
+                backend,
+                capture,
+                options,
+                backend_options,
+                security,
+            };
+            bounded(timeout_ms, commands::proxy(sides)).await
         }
+        Command::Keygen { out } => security::keygen(out).map(|()| Outcome::Done),
         Command::Run { file, timeout_ms } => bounded(timeout_ms, commands::run_graph(file)).await,
         Command::Bench { kind } => bench::run(kind).await.map(|()| Outcome::Done),
     }
