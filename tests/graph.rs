@@ -424,3 +424,60 @@ fn the_worker_square_saturates_for_a_huge_task() {
         assert_eq!(squares, [(1, u64::MAX), (2, 9)]);
     });
 }
+
+#[test]
+fn a_graph_runs_over_curve_with_its_secrets_in_files_and_the_environment() {
+    use actormq::security::{write_certificate, CurveKeyPair};
+    let dir = std::env::temp_dir().join(format!("actormq-graph-curve-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let server = CurveKeyPair::generate();
+    write_certificate(dir.join("keys/server"), &server).unwrap();
+    let client = CurveKeyPair::generate();
+    std::env::set_var("ACTORMQ_TEST_GRAPH_CLIENT", client.secret.to_z85().as_str());
+    let port = free_port();
+    let text = format!(
+        r#"
+[sockets.out]
+type = "push"
+endpoints = ">tcp://127.0.0.1:{port}"
+options = {{ curve_serverkey = "{}", curve_secretkey_env = "ACTORMQ_TEST_GRAPH_CLIENT" }}
+
+[sockets.in]
+type = "pull"
+endpoints = "@tcp://127.0.0.1:{port}"
+options = {{ curve_server = true, curve_secretkey_file = "keys/server" }}
+
+[actors.source]
+kind = "bench-source"
+sockets = {{ output = "out" }}
+params = {{ messages = 500, size = 32 }}
+
+[actors.sink]
+kind = "bench-sink"
+sockets = {{ input = "in" }}
+params = {{ messages = 500 }}
+"#,
+        server.public.to_z85()
+    );
+    // the relative key path is the graph file's, not the working directory's
+    let path = dir.join("graph.toml");
+    std::fs::write(&path, text).unwrap();
+    let kinds = Kinds::builtin();
+    let spec = load(&path, &kinds).unwrap();
+    run(20, async move {
+        run_fn(&spec, &kinds).await.unwrap();
+    });
+    // a CURVE server without its key is refused at load, naming the socket
+    let broken = dir.join("broken.toml");
+    std::fs::write(
+        &broken,
+        "[sockets.s]\ntype = \"pull\"\nendpoints = \"@tcp://127.0.0.1:1\"\noptions = { curve_server = true }\n[actors.a]\nkind = \"log\"\nsockets = { input = \"s\" }\n",
+    )
+    .unwrap();
+    let e = load(&broken, &Kinds::builtin()).unwrap_err().to_string();
+    assert!(
+        e.contains("sockets.s.options") && e.contains("secret key"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -285,3 +285,93 @@ fn security_options_by_name_read_secrets_from_files_and_the_environment() {
     std::fs::remove_dir_all(&dir).unwrap();
     let _ = DisconnectReason::PeerClosed;
 }
+
+// ---- the derives: options(...) in the attribute, secrets from the environment ----
+
+#[derive(serde::Serialize, serde::Deserialize, actormq::Topic, Debug, Clone, PartialEq)]
+#[topic = "secure.reading"]
+struct Reading {
+    n: u32,
+}
+
+#[derive(actormq::Publisher)]
+#[publish(
+    Reading,
+    bind = "tcp://127.0.0.1:1",
+    on_start = "feed",
+    options(
+        curve_server = true,
+        curve_secretkey_env = "ACTORMQ_TEST_FEED_SECRET",
+        sndhwm = 100
+    )
+)]
+struct SecureFeed {
+    out: actormq::typed::Outlet<Reading>,
+}
+
+impl SecureFeed {
+    fn feed(&mut self, ctx: &mut actix::Context<Self>) {
+        use actix::AsyncContext;
+        ctx.run_interval(Duration::from_millis(5), |act, _ctx| {
+            if let Some(p) = act.out.publisher() {
+                actix::spawn(async move {
+                    let _ = p.publish(&Reading { n: 7 }).await;
+                });
+            }
+        });
+    }
+}
+
+#[derive(actormq::Subscriber)]
+#[subscribe(
+    Reading,
+    connect = "tcp://127.0.0.1:1",
+    options(curve_secretkey_env = "ACTORMQ_TEST_READER_SECRET")
+)]
+struct SecureReader {
+    tx: tokio::sync::mpsc::UnboundedSender<(u32, Option<String>)>,
+}
+
+impl actix::Handler<actormq::Received<Reading>> for SecureReader {
+    type Result = ();
+    fn handle(&mut self, msg: actormq::Received<Reading>, _ctx: &mut Self::Context) {
+        if let Ok(r) = msg.value {
+            let _ = self.tx.send((r.n, None));
+        }
+    }
+}
+
+#[test]
+fn derived_actors_take_security_options_and_their_secrets_from_the_environment() {
+    use actix::Actor;
+    let server = CurveKeyPair::generate();
+    let reader = CurveKeyPair::generate();
+    let port = free_port();
+    std::env::set_var("ACTORMQ_TEST_FEED_SECRET", server.secret.to_z85().as_str());
+    std::env::set_var(
+        "ACTORMQ_TEST_READER_SECRET",
+        reader.secret.to_z85().as_str(),
+    );
+    std::env::set_var(
+        "ACTORMQ__SECUREFEED__ENDPOINTS",
+        format!("@tcp://127.0.0.1:{port}"),
+    );
+    std::env::set_var(
+        "ACTORMQ__SECUREREADER__ENDPOINTS",
+        format!(">tcp://127.0.0.1:{port}"),
+    );
+    // the server's public key is no secret: given at run time through the environment
+    std::env::set_var(
+        "ACTORMQ__SECUREREADER__OPTIONS",
+        format!("curve_serverkey={}", server.public.to_z85()),
+    );
+    run(20, async {
+        SecureFeed {
+            out: actormq::typed::Outlet::default(),
+        }
+        .start();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        SecureReader { tx }.start();
+        assert_eq!(rx.recv().await.unwrap().0, 7);
+    });
+}

@@ -27,6 +27,11 @@ pub struct ActorAttr {
     pub concurrency: Option<usize>,
     pub on_start: Option<Ident>,
     pub deliver_errors: bool,
+    /// Socket options by name (`options(curve_serverkey = "...", sndhwm = 10)`), for every
+    /// socket of the actor; a worker's `input_options(...)` / `output_options(...)` for one.
+    pub options: Vec<(String, String)>,
+    pub input_options: Vec<(String, String)>,
+    pub output_options: Vec<(String, String)>,
     /// The attribute itself, for errors about what is missing.
     pub tokens: Option<proc_macro2::TokenStream>,
 }
@@ -99,6 +104,19 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
             let key: Ident = stream.parse().map_err(|e| {
                 syn::Error::new(e.span(), format!("expected `key = value` here, as in `#[{name}({example})]`"))
             })?;
+            let which = key.to_string();
+            if matches!(which.as_str(), "options" | "input_options" | "output_options") {
+                let into = match which.as_str() {
+                    "options" => &mut out.options,
+                    "input_options" => &mut out.input_options,
+                    _ => &mut out.output_options,
+                };
+                into.extend(options(stream)?);
+                if !stream.is_empty() {
+                    stream.parse::<Token![,]>()?;
+                }
+                continue;
+            }
             stream.parse::<Token![=]>()?;
             match key.to_string().as_str() {
                 "bind" | "connect" => endpoints(&stream.parse()?, Direction::Given(key == "bind"), &mut out.endpoints)?,
@@ -143,6 +161,35 @@ pub fn parse(input: &DeriveInput, name: &str, example: &str) -> syn::Result<Acto
         Ok(())
     })?;
     Ok(out)
+}
+
+/// `(name = value, ...)`: socket options by their names, each value a string, integer or
+/// boolean literal, kept as text for `SocketOptions::set` (which checks them when the actor
+/// starts).
+fn options(stream: ParseStream) -> syn::Result<Vec<(String, String)>> {
+    let content;
+    syn::parenthesized!(content in stream);
+    let mut list = Vec::new();
+    while !content.is_empty() {
+        let name: Ident = content.parse()?;
+        content.parse::<Token![=]>()?;
+        let value = match content.parse::<syn::Lit>()? {
+            syn::Lit::Str(s) => s.value(),
+            syn::Lit::Int(i) => i.base10_digits().to_string(),
+            syn::Lit::Bool(b) => b.value.to_string(),
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "an option's value is a string, an integer or a boolean",
+                ))
+            }
+        };
+        list.push((name.to_string(), value));
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+    }
+    Ok(list)
 }
 
 /// An error spanning the whole attribute.

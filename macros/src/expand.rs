@@ -19,6 +19,12 @@ fn defaults(endpoints: &[Endpoint]) -> TokenStream {
     quote!(#list)
 }
 
+/// `&[("name", "value"), ...]` of an actor's options and a socket's own.
+fn options(all: &[(String, String)], own: &[(String, String)]) -> TokenStream {
+    let pairs = all.iter().chain(own).map(|(n, v)| quote!((#n, #v)));
+    quote!(&[#(#pairs),*])
+}
+
 /// The `impl Actor` around a setup future and what to do with its result.
 fn actor_impl(
     input: &DeriveInput,
@@ -136,9 +142,10 @@ pub fn subscriber(input: &DeriveInput) -> syn::Result<TokenStream> {
     } else {
         quote!(::actormq::typed::OnDecodeError::Log)
     };
+    let opts = options(&a.options, &[]);
     let setup = quote! {
         let endpoints = ::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Sub, #defaults)?;
-        let socket = ::actormq::Socket::new(::actormq::SocketType::Sub)?;
+        let socket = ::actormq::typed::socket_for(#name_str, "", ::actormq::SocketType::Sub, #opts)?;
         ::actormq::typed::attach(&socket, &endpoints).await?;
         let sub = ::actormq::typed::Subscriber::<#msg>::new(socket, #prefix).await?;
         ::actormq::Result::Ok(sub.on_decode_error(#policy))
@@ -213,9 +220,10 @@ pub fn publisher(input: &DeriveInput) -> syn::Result<TokenStream> {
     })?;
     let name_str = input.ident.to_string();
     let defaults = defaults(&a.endpoints);
+    let opts = options(&a.options, &[]);
     let setup = quote! {
         let endpoints = ::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Pub, #defaults)?;
-        let socket = ::actormq::Socket::new(::actormq::SocketType::Pub)?;
+        let socket = ::actormq::typed::socket_for(#name_str, "", ::actormq::SocketType::Pub, #opts)?;
         ::actormq::typed::attach(&socket, &endpoints).await?;
         ::actormq::Result::Ok(::actormq::typed::Publisher::<#msg>::new(socket))
     };
@@ -269,10 +277,12 @@ pub fn worker(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name_str = input.ident.to_string();
     let (pull, push) = (defaults(&a.pull), defaults(&a.push));
     let concurrency = a.concurrency.unwrap_or(1);
+    let in_opts = options(&a.options, &a.input_options);
+    let out_opts = options(&a.options, &a.output_options);
     let setup = quote! {
-        let input = ::actormq::Socket::new(::actormq::SocketType::Pull)?;
+        let input = ::actormq::typed::socket_for(#name_str, "input", ::actormq::SocketType::Pull, #in_opts)?;
         ::actormq::typed::attach(&input, &::actormq::typed::endpoints_for(#name_str, "input", ::actormq::SocketType::Pull, #pull)?).await?;
-        let output = ::actormq::Socket::new(::actormq::SocketType::Push)?;
+        let output = ::actormq::typed::socket_for(#name_str, "output", ::actormq::SocketType::Push, #out_opts)?;
         ::actormq::typed::attach(&output, &::actormq::typed::endpoints_for(#name_str, "output", ::actormq::SocketType::Push, #push)?).await?;
         ::actormq::Result::Ok((input, output))
     };
@@ -326,8 +336,9 @@ pub fn responder(input: &DeriveInput) -> syn::Result<TokenStream> {
     need_endpoints(&a, input, "bind = \"tcp://*:5555\"", "", &a.endpoints)?;
     let name_str = input.ident.to_string();
     let defaults = defaults(&a.endpoints);
+    let opts = options(&a.options, &[]);
     let setup = quote! {
-        let socket = ::actormq::Socket::new(::actormq::SocketType::Rep)?;
+        let socket = ::actormq::typed::socket_for(#name_str, "", ::actormq::SocketType::Rep, #opts)?;
         ::actormq::typed::attach(&socket, &::actormq::typed::endpoints_for(#name_str, "", ::actormq::SocketType::Rep, #defaults)?).await?;
         ::actormq::Result::Ok(socket)
     };

@@ -57,6 +57,21 @@ pub struct SocketSpec {
 pub struct OptionsSpec(pub BTreeMap<String, serde_json::Value>);
 
 impl OptionsSpec {
+    /// Makes the options that name a file or directory (`curve_secretkey_file`,
+    /// `curve_allow`, `plain_passwords`, ...) relative to `base` (the graph file's
+    /// directory) when they are relative.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for (name, value) in &mut self.0 {
+            let is_path =
+                name.ends_with("_file") || name == "curve_allow" || name == "plain_passwords";
+            if let (true, serde_json::Value::String(text)) = (is_path, &*value) {
+                if Path::new(text).is_relative() {
+                    *value = serde_json::Value::String(base.join(text).display().to_string());
+                }
+            }
+        }
+    }
+
     /// The socket options these stand for: the defaults with each given option
     /// [`set`](SocketOptions::set_value). An unknown name or a bad value is an error naming it.
     pub fn to_options(&self) -> Result<SocketOptions, OptionError> {
@@ -129,6 +144,11 @@ pub fn load(path: &Path, kinds: &Kinds) -> Result<GraphSpec, GraphError> {
             None => fail("(file)", text),
         }
     })?;
+    let mut spec = spec;
+    let base = path.parent().unwrap_or(Path::new("."));
+    for socket in spec.sockets.values_mut() {
+        socket.options.resolve_paths(base);
+    }
     check(&spec, kinds).map_err(|(key, reason)| fail(&key, reason))?;
     Ok(spec)
 }
@@ -143,7 +163,9 @@ fn check(spec: &GraphSpec, kinds: &Kinds) -> Result<(), (String, String)> {
             .map_err(|e| (format!("sockets.{name}.endpoints"), e.to_string()))?;
         s.options
             .to_options()
-            .map_err(|e| (format!("sockets.{name}.options"), e.to_string()))?;
+            .map_err(|e| e.to_string())
+            .and_then(|o| o.validate().map_err(|e| e.to_string()))
+            .map_err(|e| (format!("sockets.{name}.options"), e))?;
     }
     if spec.actors.is_empty() {
         return Err((

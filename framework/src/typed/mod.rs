@@ -45,5 +45,5 @@ pub use publisher::{Outlet, Publisher};
 pub use reqrep::{serve, Request, Requester, Responder};
 pub use subscriber::{OnDecodeError, Received, Subscriber};
 pub use topic::Topic;
-pub use wiring::{attach, endpoints_for, Attach};
+pub use wiring::{attach, endpoints_for, socket_for, Attach};
 pub use worker::{run_worker, Work};
