@@ -375,3 +375,41 @@ fn derived_actors_take_security_options_and_their_secrets_from_the_environment()
         assert_eq!(rx.recv().await.unwrap().0, 7);
     });
 }
+
+#[test]
+fn hostile_raw_peers_close_only_their_own_connection() {
+    use tokio::io::AsyncWriteExt;
+    run(20, async {
+        let server = CurveKeyPair::generate();
+        let opts = SocketOptions::default()
+            .curve_server(server.clone())
+            .handshake_ivl(Duration::from_millis(300));
+        let (rep, ep) = echo_server(opts).await;
+        let mut monitor = rep.monitor();
+        let addr = ep.trim_start_matches("tcp://").to_string();
+        let mut greeting = [0u8; 64];
+        greeting[0] = 0xff;
+        greeting[9] = 0x7f;
+        greeting[10] = 3;
+        greeting[11] = 1;
+        greeting[12..17].copy_from_slice(b"CURVE");
+        // a HELLO of the wrong length
+        let mut short = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        short.write_all(&greeting).await.unwrap();
+        let mut hello = vec![0x04, 100, 5];
+        hello.extend_from_slice(b"HELLO");
+        hello.resize(2 + 100, 0);
+        short.write_all(&hello).await.unwrap();
+        let reason = disconnect_reason(&mut monitor).await;
+        assert!(reason.contains("not 194"), "{reason}");
+        // a peer that stalls after its greeting: closed at handshake_ivl
+        let mut stall = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stall.write_all(&greeting).await.unwrap();
+        let reason = disconnect_reason(&mut monitor).await;
+        assert!(reason.contains("handshake not completed"), "{reason}");
+        // meanwhile a real client is served
+        let good = SocketOptions::default().curve_client(server.public, CurveKeyPair::generate());
+        assert!(ask(good, &ep, 5000).await.0.is_some());
+        drop((short, stall));
+    });
+}

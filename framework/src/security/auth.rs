@@ -122,9 +122,9 @@ impl Eq for AuthenticatorRef {}
 ///   pass; an IP on the deny list never does.
 /// - **PLAIN**: the user name and password must be among [`Auth::plain_user`]s (or a
 ///   [`Auth::plain_password_file`]); with none, every PLAIN peer is denied.
-/// - **CURVE**: with [`Auth::curve_key`]s (or a [`Auth::curve_key_dir`]) only those
-///   client keys pass; with none, any client that completes the handshake does (libzmq's
-///   `CURVE_ALLOW_ANY`).
+/// - **CURVE**: once [`Auth::curve_key`] or [`Auth::curve_key_dir`] is called, only those
+///   client keys pass (a directory with no key in it is an error, never "allow any");
+///   before, any client that completes the handshake does (libzmq's `CURVE_ALLOW_ANY`).
 ///
 /// ```
 /// use actormq::security::{Auth, AuthRequest, Credentials, Verdict};
@@ -144,10 +144,13 @@ impl Eq for AuthenticatorRef {}
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Auth {
+    /// IPs, canonical (an IPv4-mapped IPv6 address is its IPv4 address); an entry that is
+    /// not an IP (an ipc path) is kept as text.
     allow: HashSet<String>,
     deny: HashSet<String>,
     passwords: HashMap<String, Zeroizing<String>>,
-    curve_keys: HashSet<CurvePublicKey>,
+    /// `None`: any client key; `Some`: only these (even if none are left).
+    curve_keys: Option<HashSet<CurvePublicKey>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -156,7 +159,7 @@ impl std::fmt::Debug for Auth {
             .field("allow", &self.allow)
             .field("deny", &self.deny)
             .field("plain_users", &self.passwords.keys().collect::<Vec<_>>())
-            .field("curve_keys", &self.curve_keys.len())
+            .field("curve_keys", &self.curve_keys.as_ref().map(HashSet::len))
             .finish()
     }
 }
@@ -170,14 +173,14 @@ impl Auth {
     /// Allows this IP address (once any is allowed, only allowed ones pass).
     #[must_use]
     pub fn allow(mut self, ip: impl Into<String>) -> Self {
-        self.allow.insert(ip.into());
+        self.allow.insert(canonical(&ip.into()));
         self
     }
 
     /// Denies this IP address.
     #[must_use]
     pub fn deny(mut self, ip: impl Into<String>) -> Self {
-        self.deny.insert(ip.into());
+        self.deny.insert(canonical(&ip.into()));
         self
     }
 
@@ -216,7 +219,7 @@ impl Auth {
     /// Accepts this CURVE client key (once any is given, only given ones pass).
     #[must_use]
     pub fn curve_key(mut self, key: CurvePublicKey) -> Self {
-        self.curve_keys.insert(key);
+        self.curve_keys.get_or_insert_with(HashSet::new).insert(key);
         self
     }
 
@@ -224,16 +227,23 @@ impl Auth {
     /// `actormq keygen --out` and CZMQ's `zcert` write them) or in a file of Z85 keys, one a
     /// line.
     pub fn curve_key_dir(mut self, path: impl AsRef<std::path::Path>) -> std::io::Result<Self> {
-        for key in super::files::public_keys(path.as_ref())? {
-            self.curve_keys.insert(key);
+        let path = path.as_ref();
+        let keys = super::files::public_keys(path)?;
+        if keys.is_empty() {
+            // an empty allow-list must not become "allow any"
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: no CURVE public key in it", path.display()),
+            ));
         }
+        self.curve_keys
+            .get_or_insert_with(HashSet::new)
+            .extend(keys);
         Ok(self)
     }
 
     fn judge(&self, request: &AuthRequest) -> Verdict {
-        let ip = request
-            .ip()
-            .map_or_else(|| request.address.clone(), |ip| ip.to_string());
+        let ip = canonical(&request.address);
         if self.deny.contains(&ip) {
             return Verdict::deny(format!("address {ip} is denied"));
         }
@@ -251,13 +261,31 @@ impl Auth {
                 None => Verdict::deny(format!("unknown user {username:?}")),
             },
             Credentials::Curve { client_key } => {
-                if self.curve_keys.is_empty() || self.curve_keys.contains(client_key) {
+                if self
+                    .curve_keys
+                    .as_ref()
+                    .is_none_or(|keys| keys.contains(client_key))
+                {
                     Verdict::allow()
                 } else {
                     Verdict::deny(format!("client key {client_key} is not allowed"))
                 }
             }
         }
+    }
+}
+
+/// An address as the lists compare it: the IP of `ip:port` or of a bare IP, canonical (IPv6
+/// in its one textual form, an IPv4-mapped IPv6 address as IPv4); anything else as it is.
+fn canonical(address: &str) -> String {
+    let ip = address
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip())
+        .ok()
+        .or_else(|| address.trim_matches(|c| c == '[' || c == ']').parse().ok());
+    match ip {
+        Some(ip) => ip.to_canonical().to_string(),
+        None => address.to_string(),
     }
 }
 
@@ -312,4 +340,51 @@ pub(crate) fn installed(domain: &str) -> Option<Arc<dyn Authenticator>> {
         .unwrap_or_else(|e| e.into_inner())
         .get(domain)
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ask(auth: &Auth, address: &str, credentials: Credentials) -> Verdict {
+        auth.judge(&AuthRequest {
+            domain: String::new(),
+            address: address.into(),
+            credentials,
+        })
+    }
+
+    #[test]
+    fn addresses_compare_in_canonical_form() {
+        let auth = Auth::new().deny("2001:DB8::1").deny("10.0.0.9");
+        for peer in ["[2001:db8::1]:5000", "10.0.0.9:1", "[::ffff:10.0.0.9]:7"] {
+            assert!(
+                matches!(ask(&auth, peer, Credentials::Null), Verdict::Deny { .. }),
+                "{peer}"
+            );
+        }
+        assert_eq!(
+            ask(&auth, "10.0.0.8:1", Credentials::Null),
+            Verdict::allow()
+        );
+    }
+
+    #[test]
+    fn a_key_list_never_becomes_allow_any() {
+        let dir = std::env::temp_dir().join(format!("actormq-empty-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = Auth::new().curve_key_dir(&dir).unwrap_err();
+        assert!(e.to_string().contains("no CURVE public key"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let key = CurvePublicKey::from_bytes([9; 32]);
+        let only = Auth::new().curve_key(key);
+        let other = Credentials::Curve {
+            client_key: CurvePublicKey::from_bytes([8; 32]),
+        };
+        assert!(matches!(
+            ask(&only, "1.2.3.4:5", other.clone()),
+            Verdict::Deny { .. }
+        ));
+        assert_eq!(ask(&Auth::new(), "1.2.3.4:5", other), Verdict::allow());
+    }
 }

@@ -264,10 +264,10 @@ pub(crate) fn mechanism_for(
         .map(|a| a.0.clone())
         .or_else(|| super::installed(&o.zap_domain));
     let mechanism: Box<dyn Mechanism> = if o.curve_server {
-        match &o.curve_keys {
-            Some(keys) => Box::new(CurveServer::new(keys.clone())),
-            None => Box::new(NullMechanism::new()),
-        }
+        // validate() refuses a server without keys; should one slip through, it fails
+        // closed: a fresh key no client knows
+        let keys = o.curve_keys.clone().unwrap_or_else(CurveKeyPair::generate);
+        Box::new(CurveServer::new(keys))
     } else if let Some(server) = o.curve_serverkey {
         let keys = o.curve_keys.clone().unwrap_or_else(CurveKeyPair::generate);
         Box::new(CurveClient::new(server, keys))

@@ -27,7 +27,9 @@ pub enum MechanismStep {
 ///
 /// The [`Session`](super::Session) drives it: it sends the greeting with [`Mechanism::name`]
 /// and [`Mechanism::as_server`], checks the peer's greeting names the same mechanism, calls
-/// [`Mechanism::start`] at once (libzmq does not wait for the peer either), then hands every
+/// [`Mechanism::start`] (at once for NULL, whose READY carries nothing secret; after the
+/// peer's greeting named the same mechanism when [`Mechanism::starts_after_greeting`], as
+/// libzmq does for every mechanism), then hands every
 /// command body that arrives to [`Mechanism::handle_command`] until it returns
 /// [`MechanismStep::Done`] with the peer's metadata.
 ///
@@ -54,6 +56,13 @@ pub trait Mechanism: Send + std::fmt::Debug {
     /// [`MechanismStep::Authenticate`] when the peer is to be judged before anything else
     /// (NULL with an authenticator: by its address alone), else `Continue`.
     fn start(&mut self, ours: &Metadata, out: &mut BytesMut) -> MechanismStep;
+
+    /// Whether [`Mechanism::start`] waits for the peer's greeting (PLAIN and CURVE clients:
+    /// their first command, with a password or a key, goes only to a peer that named the
+    /// same mechanism, as in libzmq). Default: no (NULL's READY goes at once).
+    fn starts_after_greeting(&self) -> bool {
+        false
+    }
 
     /// The authenticator allowed the peer whose credentials the last step presented: append
     /// what follows (PLAIN: WELCOME; CURVE: READY) and say where the handshake stands.

@@ -95,6 +95,8 @@ mod greeting;
 mod handshake;
 mod mechanism;
 mod plain;
+#[cfg(test)]
+mod security_tests;
 mod session;
 
 pub use auth::{Credentials, Verdict};

@@ -113,17 +113,20 @@ impl Mechanism for PlainClient {
         "PLAIN"
     }
 
+    fn starts_after_greeting(&self) -> bool {
+        true
+    }
+
     fn start(&mut self, ours: &Metadata, out: &mut BytesMut) -> MechanismStep {
         self.ours = ours.clone();
         let user = &self.username.as_bytes()[..self.username.len().min(255)];
         let pass = &self.password.as_bytes()[..self.password.len().min(255)];
-        let body = Zeroizing::new(
-            command_body(
-                b"HELLO",
-                &[&[user.len() as u8], user, &[pass.len() as u8], pass],
-            )
-            .to_vec(),
-        );
+        let mut body = Zeroizing::new(Vec::with_capacity(8 + user.len() + pass.len()));
+        body.extend_from_slice(b"\x05HELLO");
+        body.push(user.len() as u8);
+        body.extend_from_slice(user);
+        body.push(pass.len() as u8);
+        body.extend_from_slice(pass);
         encode_command_body(&body, out);
         MechanismStep::Continue
     }
@@ -219,10 +222,16 @@ impl Mechanism for PlainServer {
                 if data.len() != 2 + ulen + plen {
                     return Err(malformed("HELLO", "bytes after the password"));
                 }
+                // not UTF-8: refused, rather than mapped to a lookalike
+                let text = |b: &[u8]| {
+                    std::str::from_utf8(b)
+                        .map(str::to_string)
+                        .map_err(|_| malformed("HELLO", "user name or password is not UTF-8"))
+                };
                 self.state = ServerState::Judging;
                 Ok(MechanismStep::Authenticate(Credentials::Plain {
-                    username: String::from_utf8_lossy(user).into_owned(),
-                    password: Zeroizing::new(String::from_utf8_lossy(pass).into_owned()),
+                    username: text(user)?,
+                    password: Zeroizing::new(text(pass)?),
                 }))
             }
             (b"INITIATE", ServerState::ExpectInitiate) => {

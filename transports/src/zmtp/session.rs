@@ -11,8 +11,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::codec::{encode_subscription, put_frame_header, Raw};
 use super::handshake::{local_metadata, peer_info, read_greeting};
 use super::{
-    encode_command, encode_message as encode_plain, Command, Credentials, Decoder, Greeting,
-    Mechanism, MechanismStep, PeerInfo, ProtocolError, Verdict, FLAG_COMMAND, FLAG_MORE,
+    encode_message as encode_plain, Command, Credentials, Decoder, Greeting, Mechanism,
+    MechanismStep, PeerInfo, ProtocolError, Verdict, FLAG_COMMAND, FLAG_MORE,
 };
 use crate::subscription::{cancel_message, parse_subscription, subscribe_message};
 use crate::{Multipart, SocketType};
@@ -229,6 +229,9 @@ pub struct Session {
     judging: Option<Credentials>,
     /// The identity the authenticator gave the peer.
     user_id: Option<String>,
+    /// Our metadata, until the mechanism starts after the peer's greeting
+    /// ([`Mechanism::starts_after_greeting`]).
+    deferred: Option<super::Metadata>,
 }
 
 impl fmt::Debug for Session {
@@ -266,10 +269,12 @@ impl Session {
             as_server: mechanism.as_server(),
         };
         transmit.extend_from_slice(&greeting.encode());
-        let first = mechanism.start(
-            &local_metadata(config.socket_type, &config.identity),
-            &mut transmit,
-        );
+        let ours = local_metadata(config.socket_type, &config.identity);
+        let (first, deferred) = if mechanism.starts_after_greeting() {
+            (MechanismStep::Continue, Some(ours))
+        } else {
+            (mechanism.start(&ours, &mut transmit), None)
+        };
         let local = config.socket_type;
         let mut session = Session {
             local,
@@ -306,6 +311,7 @@ impl Session {
             partial_size: 0,
             judging: None,
             user_id: None,
+            deferred,
         };
         if let MechanismStep::Authenticate(credentials) = first {
             session.judge(credentials);
@@ -334,49 +340,58 @@ impl Session {
         };
         match verdict {
             Verdict::Deny { status, reason } => {
-                self.mechanism
-                    .encode_error(&status.to_string(), &mut self.transmit);
+                // a temporary failure (300) hangs up without ERROR, as libzmq does
+                if status != 300 {
+                    self.mechanism
+                        .encode_error(&status.to_string(), &mut self.transmit);
+                }
                 self.close(CloseReason::Unauthorized { status, reason });
             }
             Verdict::Allow { user_id } => {
                 self.user_id = user_id.or_else(|| credentials.default_user_id());
-                let step = self.mechanism.allowed(&mut self.transmit);
-                if let Err(e) = self.step(step, now) {
+                let mut out = BytesMut::new();
+                let step = self.mechanism.allowed(&mut out);
+                if let Err(e) = self.step(step, out, now) {
                     self.fail_handshake(e);
                 }
             }
         }
     }
 
-    /// Acts on a mechanism's step; true once the handshake is complete.
+    /// Acts on a mechanism's step, whose commands for the peer are in `out`; true once the
+    /// handshake is complete. The peer's socket type is checked before `out` (our READY) goes,
+    /// so that a refused peer gets only the ERROR.
     fn step(
         &mut self,
         step: Result<MechanismStep, ProtocolError>,
+        out: BytesMut,
         now: Instant,
     ) -> Result<bool, ProtocolError> {
-        match step? {
-            MechanismStep::Continue => Ok(false),
-            MechanismStep::Authenticate(credentials) => {
-                self.judge(credentials);
-                Ok(false)
-            }
-            MechanismStep::Done(metadata) => {
-                let version = match self.phase {
-                    Phase::Handshake { version } => version,
-                    _ => (3, 0),
-                };
-                let mut info = peer_info(self.local, metadata, version)?;
-                info.user_id = self.user_id.clone();
-                self.activate(info, now);
-                Ok(true)
-            }
+        let step = step?;
+        if let MechanismStep::Done(metadata) = step {
+            let version = match self.phase {
+                Phase::Handshake { version } => version,
+                _ => (3, 0),
+            };
+            let mut info = peer_info(self.local, metadata, version)?;
+            info.user_id = self.user_id.clone();
+            self.transmit.extend_from_slice(&out);
+            self.activate(info, now);
+            return Ok(true);
         }
+        self.transmit.extend_from_slice(&out);
+        if let MechanismStep::Authenticate(credentials) = step {
+            self.judge(credentials);
+        }
+        Ok(false)
     }
 
-    /// Closes on a handshake error, telling the peer first when it is a refusal.
+    /// Closes on a handshake error, telling the peer first (in the mechanism's ERROR) when it
+    /// is a refusal.
     fn fail_handshake(&mut self, e: ProtocolError) -> CloseReason {
         if e.is_refusal() {
-            encode_command(&Command::Error(e.to_string()), &mut self.transmit);
+            self.mechanism
+                .encode_error(&e.to_string(), &mut self.transmit);
         }
         self.close(CloseReason::HandshakeFailed(e))
     }
@@ -435,6 +450,11 @@ impl Session {
                     let Some(greeting) = read_greeting(buf, self.mechanism.name())? else {
                         return Ok(false);
                     };
+                    if let Some(ours) = self.deferred.take() {
+                        let mut out = BytesMut::new();
+                        let first = self.mechanism.start(&ours, &mut out);
+                        self.step(Ok(first), out, now)?;
+                    }
                     // The as-server flag is not checked: libzmq 4.3 sends 0 even from a CURVE
                     // server. Two clients or two servers fail on the mechanism's first command.
                     self.phase = Phase::Handshake {
@@ -456,8 +476,9 @@ impl Session {
                         });
                     };
                     let _ = version;
-                    let step = self.mechanism.handle_command(body, &mut self.transmit);
-                    if self.step(step, now)? {
+                    let mut out = BytesMut::new();
+                    let step = self.mechanism.handle_command(body, &mut out);
+                    if self.step(step, out, now)? {
                         return Ok(true);
                     }
                 }
@@ -476,7 +497,7 @@ impl Session {
             let max = self.maxmsgsize.map(|m| m.saturating_add(overhead));
             Decoder::new(max)
                 .with_max_frames(Some(1))
-                .with_max_command_size(max.unwrap_or(u64::MAX).max(super::MAX_COMMAND_SIZE))
+                .with_max_command_size(super::MAX_COMMAND_SIZE + overhead)
         } else {
             Decoder::new(self.maxmsgsize).with_max_frames(self.max_frames)
         };
@@ -791,7 +812,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zmtp::{Inbound, NullMechanism};
+    use crate::zmtp::{encode_command, Inbound, NullMechanism};
     use proptest::prelude::*;
 
     const MS: Duration = Duration::from_millis(1);

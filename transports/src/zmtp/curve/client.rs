@@ -88,9 +88,7 @@ impl CurveClient {
         let plain = open(&hello_box, b"WELCOME-", &data[..16], &data[16..]).ok_or_else(|| {
             crypto("the WELCOME box does not open: the server's key is not the one we were given")
         })?;
-        let mut server_short = [0u8; 32];
-        server_short.copy_from_slice(&plain[..32]);
-        let server_short = crypto_box::PublicKey::from(server_short);
+        let server_short = super::peer_key(&plain[..32], "the server's short-term key")?;
         let cookie = &plain[32..128];
         // the vouch: our short-term key and the server's long-term key, boxed from our
         // long-term key to the server's short-term key
@@ -126,6 +124,10 @@ impl CurveClient {
 impl Mechanism for CurveClient {
     fn name(&self) -> &str {
         "CURVE"
+    }
+
+    fn starts_after_greeting(&self) -> bool {
+        true
     }
 
     fn start(&mut self, ours: &Metadata, out: &mut BytesMut) -> MechanismStep {

@@ -22,7 +22,10 @@ fn decode_z85(text: &str) -> Result<Zeroizing<[u8; 32]>, KeyError> {
     if text.len() != 40 {
         return Err(KeyError::Length(format!("{} characters", text.len())));
     }
-    let bytes = Zeroizing::new(z85::decode(text).map_err(|e| KeyError::NotZ85(e.to_string()))?);
+    // z85's error names the offending character: of a secret, that is too much to log
+    let bytes = Zeroizing::new(
+        z85::decode(text).map_err(|_| KeyError::NotZ85("a character outside Z85".into()))?,
+    );
     let mut key = Zeroizing::new([0u8; 32]);
     if bytes.len() != 32 {
         return Err(KeyError::Length(format!("{} bytes", bytes.len())));

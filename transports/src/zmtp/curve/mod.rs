@@ -45,6 +45,51 @@ fn crypto(what: impl Into<String>) -> ProtocolError {
     ProtocolError::Crypto(what.into())
 }
 
+/// The Curve25519 points of small order, as libsodium lists them (`has_small_order`): a
+/// public key among them makes the shared secret predictable (all zeros), which libsodium's
+/// `crypto_box` refuses and RustCrypto's does not check. Compared with the top bit cleared,
+/// as X25519 ignores it.
+const SMALL_ORDER: [[u8; 32]; 7] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    small_order_near_p(0xec),
+    small_order_near_p(0xed),
+    small_order_near_p(0xee),
+];
+
+/// p - 1, p and p + 1 (p = 2^255 - 19), by their first octet.
+const fn small_order_near_p(first: u8) -> [u8; 32] {
+    let mut k = [0xff; 32];
+    k[0] = first;
+    k[31] = 0x7f;
+    k
+}
+
+/// A peer's public key, unless it is of small order.
+fn peer_key(bytes: &[u8], whose: &str) -> Result<crypto_box::PublicKey, ProtocolError> {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes[..32]);
+    let mut masked = key;
+    masked[31] &= 0x7f;
+    if SMALL_ORDER.contains(&masked) {
+        return Err(crypto(format!("{whose} is a point of small order")));
+    }
+    Ok(crypto_box::PublicKey::from(key))
+}
+
 /// 24 bytes of nonce from a prefix and a tail.
 fn nonce(prefix: &[u8], tail: &[u8]) -> [u8; 24] {
     let mut n = [0u8; 24];

@@ -86,15 +86,13 @@ impl CurveServer {
         if data.len() != 194 {
             return Err(malformed("HELLO", format!("{} bytes, not 194", data.len())));
         }
-        if data[0] != 1 {
+        if data[..2] != [1, 0] {
             return Err(malformed(
                 "HELLO",
                 format!("CurveZMQ version {}.{}, not 1.0", data[0], data[1]),
             ));
         }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&data[74..106]);
-        let client_short = PublicKey::from(key);
+        let client_short = super::peer_key(&data[74..106], "the client's short-term key")?;
         let counter = &data[106..114];
         let hello_box = SalsaBox::new(&client_short, self.keys.secret.box_key());
         open(&hello_box, b"CurveZMQHELLO---", counter, &data[114..]).ok_or_else(|| {
@@ -172,11 +170,10 @@ impl CurveServer {
         let cipher = SalsaBox::new(&p.client_short, &p.short);
         let plain = open(&cipher, b"CurveZMQINITIATE", &counter, &data[104..])
             .ok_or_else(|| crypto("the INITIATE box does not open"))?;
-        let mut client = [0u8; 32];
-        client.copy_from_slice(&plain[..32]);
-        let client = CurvePublicKey::from_bytes(client);
+        let client_box_key = super::peer_key(&plain[..32], "the client's key")?;
+        let client = CurvePublicKey::from_bytes(*client_box_key.as_bytes());
         let vouch = open(
-            &SalsaBox::new(&client.to_box_key(), &p.short),
+            &SalsaBox::new(&client_box_key, &p.short),
             b"VOUCH---",
             &plain[32..48],
             &plain[48..128],
