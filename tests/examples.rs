@@ -85,3 +85,15 @@ fn feed_relay_merges_two_feeds_onto_ipc() {
         }
     });
 }
+
+#[path = "../examples/secure_weather.rs"]
+mod secure_weather;
+
+#[test]
+fn the_secure_feed_serves_the_known_subscriber_and_refuses_the_stranger() {
+    run(30, async {
+        let (got, refused) = secure_weather::demo(5).await.unwrap();
+        assert_eq!(got.len(), 5);
+        assert!(refused.contains("is not allowed"), "{refused}");
+    });
+}

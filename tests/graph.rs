@@ -269,7 +269,10 @@ fn the_readme_options_table_is_the_code_table() {
         .filter(|l| l.starts_with("| `") && l.split('|').count() == 6)
         .map(|l| l.split('|').map(str::trim).collect())
         .collect();
-    for def in actormq::OPTIONS.iter().chain(actormq::security::SECURITY_OPTIONS) {
+    for def in actormq::OPTIONS
+        .iter()
+        .chain(actormq::security::SECURITY_OPTIONS)
+    {
         let row = rows
             .iter()
             .find(|r| r[1] == format!("`{}`", def.name))

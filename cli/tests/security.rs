@@ -241,3 +241,66 @@ fn bench_measures_curve_and_plain() {
         }
     }
 }
+
+#[test]
+fn a_proxy_with_a_curve_frontend_and_a_plain_backend() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (front, back) = (free(), free());
+    let server = CurveKeyPair::generate();
+    let mut proxy = actormq();
+    proxy
+        .args([
+            "proxy",
+            &format!("--frontend=router=@tcp://127.0.0.1:{front}"),
+            &format!("--backend=dealer=@tcp://127.0.0.1:{back}"),
+            "--curve-server",
+        ])
+        .env("ACTORMQ_CURVE_SECRET", server.secret.to_z85().as_str());
+    let proxy = spawn_command(proxy);
+    let worker = spawn(&[
+        "rep",
+        "--connect",
+        &format!("tcp://127.0.0.1:{back}"),
+        "--echo",
+        "--count",
+        "1",
+    ]);
+    let out = run_with(
+        &[
+            "req",
+            "--connect",
+            &format!("tcp://127.0.0.1:{front}"),
+            "--curve-serverkey",
+            &server.public.to_z85(),
+            "--timeout-ms",
+            "10000",
+        ],
+        "\"through\"\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "\"through\"\n");
+    // a NULL client at the frontend is refused, and the proxy says so
+    let out = run_with(
+        &[
+            "req",
+            "--connect",
+            &format!("tcp://127.0.0.1:{front}"),
+            "--timeout-ms",
+            "1000",
+        ],
+        "\"x\"\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(worker.finish().0, 0);
+    let mut proxy = proxy;
+    let _ = proxy.child.kill();
+    let _ = proxy.child.wait();
+    let stderr = proxy.stderr.lock().unwrap().clone();
+    assert!(stderr.contains("mechanism mismatch"), "{stderr}");
+}
