@@ -108,14 +108,24 @@ pub trait Mechanism: Send + std::fmt::Debug {
         out.extend_from_slice(frame);
     }
 
-    /// An incoming command body after the handshake, when [`Mechanism::wraps_frames`]: returns
-    /// the frame it carries, as `(flags, data)` (a command frame has [`FLAG_COMMAND`] in its
-    /// flags and its body as data), or `None` for a command that is not a wrapped frame (the
-    /// session then handles it as a command). Default: `None`.
-    fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
-        let _ = body;
-        Ok(None)
+    /// An incoming frame's body after the handshake, when [`Mechanism::wraps_frames`]: the
+    /// frame it carries ([`Unwrapped::Frame`]: a command frame has [`FLAG_COMMAND`] in its
+    /// flags and its body as data), or the body back when it is not a wrapped frame
+    /// ([`Unwrapped::Not`]: the session handles a command as a command and refuses a message
+    /// frame). Taking the body by value lets a mechanism decrypt in place when it holds the
+    /// only reference. Default: [`Unwrapped::Not`].
+    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
+        Ok(Unwrapped::Not(body))
     }
+}
+
+/// What [`Mechanism::decode_frame`] makes of an incoming body.
+#[derive(Debug)]
+pub enum Unwrapped {
+    /// The frame it carried: its flags ([`FLAG_COMMAND`], `FLAG_MORE`) and data.
+    Frame(u8, Bytes),
+    /// Not a wrapped frame: the body as it came.
+    Not(Bytes),
 }
 
 /// Appends a command frame whose body (`name-len name data`) is already encoded: for a

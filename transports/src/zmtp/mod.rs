@@ -109,7 +109,7 @@ pub use curve::{CurveClient, CurveKeyPair, CurvePublicKey, CurveSecretKey, Curve
 pub use error::ProtocolError;
 pub use greeting::{Greeting, GREETING_LEN};
 pub use handshake::{check_peer, Handshake, PeerInfo};
-pub use mechanism::{encode_command_body, Mechanism, MechanismStep, NullMechanism};
+pub use mechanism::{encode_command_body, Mechanism, MechanismStep, NullMechanism, Unwrapped};
 pub use plain::{PlainClient, PlainServer};
 pub use session::{CloseReason, Event, Session, SessionConfig};
 

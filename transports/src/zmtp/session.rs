@@ -12,7 +12,7 @@ use super::codec::{encode_subscription, put_frame_header, Raw};
 use super::handshake::{local_metadata, peer_info, read_greeting};
 use super::{
     encode_message as encode_plain, Command, Credentials, Decoder, Greeting, Mechanism,
-    MechanismStep, PeerInfo, ProtocolError, Verdict, FLAG_COMMAND, FLAG_MORE,
+    MechanismStep, PeerInfo, ProtocolError, Unwrapped, Verdict, FLAG_COMMAND, FLAG_MORE,
 };
 use crate::subscription::{cancel_message, parse_subscription, subscribe_message};
 use crate::{Multipart, SocketType};
@@ -554,10 +554,10 @@ impl Session {
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(self.close(CloseReason::Protocol(e))),
             };
-            let (flags, data) = match self.mechanism.decode_frame(&body) {
-                Ok(Some(frame)) => frame,
-                Ok(None) if as_command => (FLAG_COMMAND, body),
-                Ok(None) => {
+            let (flags, data) = match self.mechanism.decode_frame(body) {
+                Ok(Unwrapped::Frame(flags, data)) => (flags, data),
+                Ok(Unwrapped::Not(body)) if as_command => (FLAG_COMMAND, body),
+                Ok(Unwrapped::Not(_)) => {
                     return Err(self.close(CloseReason::Protocol(
                         ProtocolError::MalformedCommand {
                             command: "MESSAGE".into(),
@@ -1517,15 +1517,15 @@ mod tests {
             body.extend_from_slice(frame);
             crate::zmtp::encode_command_body(&body, out);
         }
-        fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+        fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
             if !body.starts_with(b"\x03MSG") {
-                return Ok(None);
+                return Ok(Unwrapped::Not(body));
             }
             let flags = *body.get(4).ok_or(ProtocolError::MalformedCommand {
                 command: "MSG".into(),
                 reason: "no flags".into(),
             })?;
-            Ok(Some((flags, body.slice(5..))))
+            Ok(Unwrapped::Frame(flags, body.slice(5..)))
         }
     }
 

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::zmtp::mechanism::encode_command_body;
 use crate::zmtp::plain::{peer_error, split_command};
-use crate::zmtp::{Mechanism, MechanismStep, Metadata, ProtocolError};
+use crate::zmtp::{Mechanism, MechanismStep, Metadata, ProtocolError, Unwrapped};
 
 enum State {
     /// HELLO sent; our short-term secret, for WELCOME.
@@ -204,7 +204,7 @@ impl Mechanism for CurveClient {
         }
     }
 
-    fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
         match &mut self.traffic {
             Some(t) => t.decode_frame(body),
             None => Err(crypto("a MESSAGE before the handshake completed")),

@@ -14,14 +14,14 @@
 //! `VOUCH---`) and 16 random bytes. A received counter must grow, so a replayed or reordered
 //! MESSAGE closes the connection.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use crypto_box::aead::generic_array::GenericArray;
 use crypto_box::aead::rand_core::RngCore;
 use crypto_box::aead::{AeadCore, AeadInPlace, OsRng};
 use crypto_box::SalsaBox;
 
 use super::codec::put_frame_header;
-use super::{ProtocolError, FLAG_COMMAND, FLAG_MORE};
+use super::{ProtocolError, Unwrapped, FLAG_COMMAND, FLAG_MORE};
 
 mod client;
 mod keys;
@@ -196,9 +196,9 @@ impl Traffic {
         out[start..start + TAG].copy_from_slice(&tag);
     }
 
-    fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
         if !body.starts_with(b"\x07MESSAGE") {
-            let name = super::plain::split_command(body).map_or_else(
+            let name = super::plain::split_command(&body).map_or_else(
                 || "malformed".to_string(),
                 |(n, _)| String::from_utf8_lossy(n).into_owned(),
             );
@@ -218,11 +218,19 @@ impl Traffic {
                 self.peer_nonce
             )));
         }
-        let mut plain =
-            open(&self.cipher, self.theirs, &counter, &body[16..]).ok_or_else(|| {
-                crypto("a MESSAGE box does not open: tampered, or not from this peer")
-            })?;
+        // decrypted in place when this is the only reference (a small frame the decoder
+        // copied out), else in a copy
+        let mut plain = body
+            .try_into_mut()
+            .unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+        let (head, sealed) = plain.split_at_mut(16 + TAG);
+        let tag = GenericArray::clone_from_slice(&head[16..]);
+        let full = nonce(self.theirs, &counter);
+        self.cipher
+            .decrypt_in_place_detached(GenericArray::from_slice(&full), b"", sealed, &tag)
+            .map_err(|_| crypto("a MESSAGE box does not open: tampered, or not from this peer"))?;
         self.peer_nonce = n;
+        plain.advance(16 + TAG);
         let inner = plain[0];
         if inner & !(INNER_MORE | INNER_COMMAND) != 0 {
             return Err(crypto(format!(
@@ -236,7 +244,7 @@ impl Traffic {
         if inner & INNER_COMMAND != 0 {
             flags |= FLAG_COMMAND;
         }
-        let data = plain.split_off(1).freeze();
-        Ok(Some((flags, data)))
+        plain.advance(1);
+        Ok(Unwrapped::Frame(flags, plain.freeze()))
     }
 }

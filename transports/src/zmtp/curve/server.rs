@@ -12,7 +12,7 @@ use super::{
 };
 use crate::zmtp::mechanism::encode_command_body;
 use crate::zmtp::plain::{peer_error, split_command};
-use crate::zmtp::{Credentials, Mechanism, MechanismStep, Metadata, ProtocolError};
+use crate::zmtp::{Credentials, Mechanism, MechanismStep, Metadata, ProtocolError, Unwrapped};
 
 /// What the server holds between HELLO and INITIATE. The cookie key and our short-term
 /// secret are wiped when this is dropped (at the end of the handshake).
@@ -288,7 +288,7 @@ impl Mechanism for CurveServer {
         }
     }
 
-    fn decode_frame(&mut self, body: &Bytes) -> Result<Option<(u8, Bytes)>, ProtocolError> {
+    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
         match &mut self.traffic {
             Some(t) => t.decode_frame(body),
             None => Err(crypto("a MESSAGE before the handshake completed")),
