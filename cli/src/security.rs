@@ -26,7 +26,12 @@ pub struct SecurityArgs {
     pub curve_secret_file: Option<PathBuf>,
     /// Client: the server's CURVE public key (40 Z85 characters); makes this side a CURVE
     /// client.
-    #[arg(long = "curve-serverkey", value_name = "Z85")]
+    /// (Z85 keys may start with `-`: taken as the value, not as a flag.)
+    #[arg(
+        long = "curve-serverkey",
+        value_name = "Z85",
+        allow_hyphen_values = true
+    )]
     pub curve_serverkey: Option<String>,
     /// Server: accept only these client keys (a directory of `.pub` certificates or a file of
     /// Z85 keys, one a line); without it any client with a valid handshake is accepted.
@@ -152,5 +157,6 @@ fn is_security(reason: &DisconnectReason) -> bool {
     matches!(
         reason,
         DisconnectReason::Zmtp(CloseReason::HandshakeFailed(_))
+            | DisconnectReason::PeerClosedDuringCurveHandshake(_)
     )
 }

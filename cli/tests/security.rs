@@ -214,6 +214,31 @@ fn plain_users_from_a_password_file() {
 }
 
 #[test]
+fn a_server_key_that_starts_with_a_hyphen_is_a_value() {
+    // Z85 has `-` in its alphabet: one key in 85 starts with it
+    let key = loop {
+        let k = CurveKeyPair::generate();
+        if k.public.to_z85().starts_with('-') {
+            break k;
+        }
+    };
+    let out = run_with(
+        &[
+            "req",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "--curve-serverkey",
+            &key.public.to_z85(),
+            "--timeout-ms",
+            "200",
+        ],
+        "",
+    );
+    // it parsed: the request had nothing to send and nobody to reach, and ended
+    assert_ne!(out.status.code(), Some(1), "{out:?}");
+}
+
+#[test]
 fn a_secret_is_never_taken_from_the_command_line() {
     // there is no flag for one: clap refuses it
     let out = run_with(

@@ -91,6 +91,10 @@ pub enum DisconnectReason {
     /// The peer closed the connection before the handshake completed; libzmq does this when
     /// it refuses our socket type (the value).
     PeerClosedDuringHandshake(SocketType),
+    /// The peer closed the connection during the handshake of our CURVE client: libzmq hangs
+    /// up without a word when our HELLO does not open, so most likely the server's key is
+    /// not the `curve_serverkey` we were given (or it refused our socket type, the value).
+    PeerClosedDuringCurveHandshake(SocketType),
     /// Reading from the connection failed ("read error: ..."; "read error during handshake:
     /// ..." when `during_handshake`).
     ReadError {
@@ -149,6 +153,12 @@ impl fmt::Display for DisconnectReason {
                 f,
                 "peer closed the connection during the handshake \
                  (libzmq does this when it refuses our socket type, {ours})"
+            ),
+            DisconnectReason::PeerClosedDuringCurveHandshake(ours) => write!(
+                f,
+                "peer closed the connection during the CURVE handshake: most likely its \
+                 public key is not our curve_serverkey (libzmq hangs up when our HELLO does \
+                 not open), or it refuses our socket type, {ours}"
             ),
             DisconnectReason::ReadError {
                 during_handshake,

@@ -231,7 +231,11 @@ impl Driver<'_> {
             tokio::select! {
                 read = rd.read_buf(io.buf) => match read {
                     Ok(0) => {
-                        return Err(DisconnectReason::PeerClosedDuringHandshake(local))
+                        return Err(if self.runner.info.options.curve_serverkey.is_some() {
+                            DisconnectReason::PeerClosedDuringCurveHandshake(local)
+                        } else {
+                            DisconnectReason::PeerClosedDuringHandshake(local)
+                        })
                     }
                     Ok(_) => {
                         // a failure comes back as Event::Closed
