@@ -19,23 +19,6 @@ async fn auth_failure(monitor: &mut broadcast::Receiver<SocketEvent>) -> String 
     }
 }
 
-/// A REP echoing every request, with `opts`, bound on tcp; returns it and its endpoint.
-async fn echo_server(opts: SocketOptions) -> (Socket, String) {
-    let rep = Socket::with_options(SocketType::Rep, opts).unwrap();
-    let ep = rep.bind("tcp://127.0.0.1:0").await.unwrap().to_string();
-    let server = rep.clone();
-    actix::spawn(async move {
-        while let Ok((m, peer)) = server.recv_from_peer().await {
-            let mut frames = m.frames().to_vec();
-            frames.push(peer.user_id.as_deref().unwrap_or("-").to_string().into());
-            if server.send(Multipart::from(frames)).await.is_err() {
-                return;
-            }
-        }
-    });
-    (rep, ep)
-}
-
 /// A REQ with `opts` asks `ep` once; the reply, or None within `ms`.
 async fn ask(opts: SocketOptions, ep: &str, ms: u64) -> (Option<Multipart>, Socket) {
     let req = Socket::with_options(SocketType::Req, opts.linger(Some(Duration::ZERO))).unwrap();

@@ -87,23 +87,6 @@ async fn our_client(opts: SocketOptions, ep: &str, ms: u64) -> Result<Multipart,
     }
 }
 
-/// Our echo server (REP) answering with the User-Id; returns it and its endpoint.
-async fn our_server(opts: SocketOptions) -> (Socket, String) {
-    let rep = Socket::with_options(SocketType::Rep, opts).unwrap();
-    let ep = rep.bind("tcp://127.0.0.1:0").await.unwrap().to_string();
-    let server = rep.clone();
-    actix::spawn(async move {
-        while let Ok((m, peer)) = server.recv_from_peer().await {
-            let mut frames = m.frames().to_vec();
-            frames.push(peer.user_id.as_deref().unwrap_or("-").to_string().into());
-            if server.send(Multipart::from(frames)).await.is_err() {
-                return;
-            }
-        }
-    });
-    (rep, ep)
-}
-
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("actormq-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -152,14 +135,14 @@ fn our_curve_client_with_a_libzmq_server_that_checks_client_certificates() {
 }
 
 #[test]
-fn a_libzmq_curve_client_with_our_server() {
+fn a_libzmq_curve_client_with_echo_server() {
     run(60, async {
         let server = CurveKeyPair::generate();
         let client = CurveKeyPair::generate();
         let opts = SocketOptions::default()
             .curve_server(server.clone())
             .auth(Auth::new().curve_key(client.public));
-        let (rep, ep) = our_server(opts).await;
+        let (rep, ep) = echo_server(opts).await;
         let mut monitor = rep.monitor();
         let (ok, line) = py_client(vec![
             "curve-client".into(),
@@ -236,7 +219,7 @@ fn plain_with_libzmq_both_ways() {
         let opts = SocketOptions::default()
             .plain_server(true)
             .auth(Auth::new().plain_user("admin", "secret"));
-        let (rep, ep) = our_server(opts).await;
+        let (rep, ep) = echo_server(opts).await;
         let mut monitor = rep.monitor();
         let (ok, line) = py_client(vec![
             "plain-client".into(),

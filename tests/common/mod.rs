@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use actormq::{Multipart, Socket, SocketEvent};
+use actormq::{Multipart, Socket, SocketEvent, SocketOptions, SocketType};
 use tokio::sync::{broadcast, oneshot};
 
 /// Runs a test body in an actix System, failing it if it takes longer than `secs`.
@@ -153,4 +153,22 @@ unsafe impl GlobalAlloc for Counting {
 /// Bytes held through [`Counting`] right now (0 when the test does not install it).
 pub fn live_bytes() -> u64 {
     LIVE.load(Ordering::Relaxed)
+}
+
+/// A REP with `opts`, bound on tcp, that answers every request with its frames plus the
+/// peer's `User-Id` (`-` for none); returns it and its endpoint.
+pub async fn echo_server(opts: SocketOptions) -> (Socket, String) {
+    let rep = Socket::with_options(SocketType::Rep, opts).unwrap();
+    let ep = rep.bind("tcp://127.0.0.1:0").await.unwrap().to_string();
+    let server = rep.clone();
+    actix::spawn(async move {
+        while let Ok((m, peer)) = server.recv_from_peer().await {
+            let mut frames = m.frames().to_vec();
+            frames.push(peer.user_id.as_deref().unwrap_or("-").to_string().into());
+            if server.send(Multipart::from(frames)).await.is_err() {
+                return;
+            }
+        }
+    });
+    (rep, ep)
 }

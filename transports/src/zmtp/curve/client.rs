@@ -4,12 +4,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crypto_box::aead::OsRng;
 use crypto_box::{SalsaBox, SecretKey};
 
-use super::{
-    crypto, open, random16, seal, CurveKeyPair, CurvePublicKey, Traffic, MESSAGE_OVERHEAD,
-};
+use super::{crypto, open, random16, seal, CurveKeyPair, CurvePublicKey, Traffic};
 use crate::zmtp::mechanism::encode_command_body;
 use crate::zmtp::plain::{peer_error, split_command};
-use crate::zmtp::{Mechanism, MechanismStep, Metadata, ProtocolError, Unwrapped};
+use crate::zmtp::{Mechanism, MechanismStep, Metadata, ProtocolError};
 
 enum State {
     /// HELLO sent; our short-term secret, for WELCOME.
@@ -190,26 +188,7 @@ impl Mechanism for CurveClient {
         }
     }
 
-    fn wraps_frames(&self) -> bool {
-        true
-    }
-
-    fn frame_overhead(&self) -> u64 {
-        MESSAGE_OVERHEAD
-    }
-
-    fn encode_frame(&mut self, flags: u8, frame: &[u8], out: &mut BytesMut) {
-        if let Some(t) = &mut self.traffic {
-            t.encode_frame(flags, frame, out);
-        }
-    }
-
-    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
-        match &mut self.traffic {
-            Some(t) => t.decode_frame(body),
-            None => Err(crypto("a MESSAGE before the handshake completed")),
-        }
-    }
+    traffic_methods!();
 }
 
 pub(super) fn unexpected(expected: &'static str, name: &[u8]) -> ProtocolError {

@@ -23,6 +23,36 @@ use crypto_box::SalsaBox;
 use super::codec::put_frame_header;
 use super::{ProtocolError, Unwrapped, FLAG_COMMAND, FLAG_MORE};
 
+/// The [`Mechanism`](super::Mechanism) methods of a CURVE side once its handshake is done,
+/// the same for the client and the server: every frame goes through its `traffic`.
+macro_rules! traffic_methods {
+    () => {
+        fn wraps_frames(&self) -> bool {
+            true
+        }
+
+        fn frame_overhead(&self) -> u64 {
+            super::MESSAGE_OVERHEAD
+        }
+
+        fn encode_frame(&mut self, flags: u8, frame: &[u8], out: &mut bytes::BytesMut) {
+            if let Some(t) = &mut self.traffic {
+                t.encode_frame(flags, frame, out);
+            }
+        }
+
+        fn decode_frame(
+            &mut self,
+            body: bytes::Bytes,
+        ) -> Result<crate::zmtp::Unwrapped, crate::zmtp::ProtocolError> {
+            match &mut self.traffic {
+                Some(t) => t.decode_frame(body),
+                None => Err(super::crypto("a MESSAGE before the handshake completed")),
+            }
+        }
+    };
+}
+
 mod client;
 mod keys;
 mod server;

@@ -7,12 +7,10 @@ use crypto_box::{PublicKey, SalsaBox, SecretKey};
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
 
 use super::client::unexpected;
-use super::{
-    crypto, open, random16, seal, CurveKeyPair, CurvePublicKey, Traffic, MESSAGE_OVERHEAD,
-};
+use super::{crypto, open, random16, seal, CurveKeyPair, CurvePublicKey, Traffic};
 use crate::zmtp::mechanism::encode_command_body;
 use crate::zmtp::plain::{peer_error, split_command};
-use crate::zmtp::{Credentials, Mechanism, MechanismStep, Metadata, ProtocolError, Unwrapped};
+use crate::zmtp::{Credentials, Mechanism, MechanismStep, Metadata, ProtocolError};
 
 /// What the server holds between HELLO and INITIATE. The cookie key and our short-term
 /// secret are wiped when this is dropped (at the end of the handshake).
@@ -274,24 +272,5 @@ impl Mechanism for CurveServer {
         Ok(MechanismStep::Done(theirs))
     }
 
-    fn wraps_frames(&self) -> bool {
-        true
-    }
-
-    fn frame_overhead(&self) -> u64 {
-        MESSAGE_OVERHEAD
-    }
-
-    fn encode_frame(&mut self, flags: u8, frame: &[u8], out: &mut BytesMut) {
-        if let Some(t) = &mut self.traffic {
-            t.encode_frame(flags, frame, out);
-        }
-    }
-
-    fn decode_frame(&mut self, body: Bytes) -> Result<Unwrapped, ProtocolError> {
-        match &mut self.traffic {
-            Some(t) => t.decode_frame(body),
-            None => Err(crypto("a MESSAGE before the handshake completed")),
-        }
-    }
+    traffic_methods!();
 }
