@@ -124,7 +124,7 @@ pub fn keygen(out: Option<PathBuf>) -> Result<(), String> {
 pub fn report_refusals(socket: &Socket) {
     let mut monitor = socket.monitor();
     actix::spawn(async move {
-        let mut told = HashSet::new();
+        let mut told = Told::default();
         while let Ok(event) = monitor.recv().await {
             match event {
                 SocketEvent::AuthenticationFailed {
@@ -134,13 +134,13 @@ pub fn report_refusals(socket: &Socket) {
                 } => {
                     // a refused client retries: once per address (without the port) and reason
                     let host = peer.rsplit_once(':').map_or(peer.as_str(), |(h, _)| h);
-                    if told.insert(format!("{host} {reason}")) {
+                    if told.first(format!("{host} {reason}")) {
                         eprintln!("actormq: refused {peer} ({mechanism}): {reason}");
                     }
                 }
                 SocketEvent::Disconnected { peer, reason } if is_security(&reason) => {
                     let text = reason.to_string();
-                    if told.insert(text.clone()) {
+                    if told.first(text.clone()) {
                         eprintln!("actormq: {peer}: {text}");
                     }
                 }
@@ -148,6 +148,36 @@ pub fn report_refusals(socket: &Socket) {
             }
         }
     });
+}
+
+/// The reasons already printed: at most [`Told::MAX`] of them, so that peers refused for ever
+/// new reasons (a fresh key each time) cannot grow the set; past it, one line says so and
+/// nothing more is printed.
+#[derive(Default)]
+struct Told {
+    seen: HashSet<String>,
+    full: bool,
+}
+
+impl Told {
+    const MAX: usize = 1000;
+
+    /// Whether `text` is new and may be printed.
+    fn first(&mut self, text: String) -> bool {
+        if self.seen.contains(&text) || self.full {
+            return false;
+        }
+        if self.seen.len() >= Self::MAX {
+            self.full = true;
+            eprintln!(
+                "actormq: {} distinct refusals reported; further ones are not (see the monitor \
+                 or RUST_LOG=actormq=warn)",
+                Self::MAX
+            );
+            return false;
+        }
+        self.seen.insert(text)
+    }
 }
 
 /// A handshake failure worth telling the operator: refused by the peer, or a PLAIN or CURVE
@@ -159,4 +189,21 @@ fn is_security(reason: &DisconnectReason) -> bool {
         DisconnectReason::Zmtp(CloseReason::HandshakeFailed(_))
             | DisconnectReason::PeerClosedDuringCurveHandshake(_)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Told;
+
+    #[test]
+    fn the_reasons_told_are_bounded() {
+        let mut told = Told::default();
+        assert!(told.first("a".into()));
+        assert!(!told.first("a".into()));
+        for i in 0..5000 {
+            told.first(format!("key {i} is not allowed"));
+        }
+        assert_eq!(told.seen.len(), Told::MAX);
+        assert!(!told.first("new".into()));
+    }
 }
