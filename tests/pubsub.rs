@@ -166,3 +166,62 @@ fn a_pub_counts_what_it_drops_for_a_subscriber_that_does_not_read() {
         );
     });
 }
+
+/// With `xpub_nodrop` a publisher waits for its slowest matching subscriber: over tcp and
+/// inproc, a reader that stalls gets every message, in order, and nothing is counted dropped;
+/// `try_send` says `WouldBlock` while it stalls. A subscriber that does not read but matches
+/// nothing holds nobody up.
+#[test]
+fn nodrop_publisher_waits_for_a_slow_subscriber_and_loses_nothing() {
+    for ep in ["tcp://127.0.0.1:0", "inproc://nodrop"] {
+        run(60, async move {
+            let opts = SocketOptions::default().sndhwm(10).xpub_nodrop(true);
+            let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
+            let ep = publisher.bind(ep).await.unwrap();
+            let small = SocketOptions::default().rcvhwm(10);
+            let slow = Socket::with_options(SocketType::Sub, small.clone()).unwrap();
+            let idle = Socket::with_options(SocketType::Sub, small).unwrap();
+            for (s, topic) in [(&slow, "n"), (&idle, "x")] {
+                s.connect(&ep).await.unwrap();
+                s.subscribe(topic).await.unwrap();
+                sync_subscription(&publisher, s, topic).await;
+            }
+            const N: u32 = 20_000;
+            let reader = {
+                let slow = slow.clone();
+                tokio::spawn(async move {
+                    let mut next = 0u32;
+                    while next < N {
+                        let m = slow.recv().await.unwrap();
+                        if m.frames()[1] == "probe" {
+                            continue;
+                        }
+                        assert_eq!(text(&m.frames()[1]), next.to_string(), "order");
+                        next += 1;
+                        if next % 5000 == 0 {
+                            // stall for a while: the publisher must wait, not drop
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        }
+                    }
+                    next
+                })
+            };
+            let mut would_block = 0;
+            for i in 0..N {
+                let msg = ["n".to_string(), i.to_string()];
+                match publisher.try_send(msg.clone()) {
+                    Ok(()) => {}
+                    Err(actormq::Error::WouldBlock(_)) => {
+                        would_block += 1;
+                        publisher.send(msg).await.unwrap();
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            assert_eq!(reader.await.unwrap(), N);
+            assert!(would_block > 0, "the publisher never had to wait");
+            assert_eq!(publisher.undelivered(), 0, "nothing may be dropped");
+            assert!(recv_within(&idle, 50).await.is_none());
+        });
+    }
+}

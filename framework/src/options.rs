@@ -98,6 +98,11 @@ pub struct SocketOptions {
     pub router_handover: bool,
     /// XPUB: show every subscription, not only the first per topic (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
+    /// PUB/XPUB: at a matching subscriber's high-water mark, wait instead of dropping
+    /// (`ZMQ_XPUB_NODROP`): `send` waits (and `try_send` answers `WouldBlock`) until every
+    /// matching subscriber has room, so nothing is lost to a slow subscriber, and a stalled
+    /// one stalls the publisher.
+    pub xpub_nodrop: bool,
     /// PUB/XPUB: how many distinct subscriptions one subscriber may hold; further ones are
     /// ignored (logged once per peer) until it cancels some. Not in libzmq, which has no
     /// limit. Default 10 000.
@@ -160,6 +165,7 @@ impl Default for SocketOptions {
             router_mandatory: false,
             router_handover: false,
             xpub_verbose: false,
+            xpub_nodrop: false,
             max_subscriptions: actormq_patterns::DEFAULT_MAX_SUBSCRIPTIONS,
             max_subscription_bytes: actormq_patterns::DEFAULT_MAX_SUBSCRIPTION_BYTES,
             heartbeat_ivl: None,
@@ -209,6 +215,7 @@ setters! {
     router_mandatory: bool;
     router_handover: bool;
     xpub_verbose: bool;
+    xpub_nodrop: bool;
     max_subscriptions: usize;
     max_subscription_bytes: usize;
     heartbeat_ivl: Option<Duration>;
@@ -348,6 +355,12 @@ pub const OPTIONS: &[OptionDef] = &[
         unit: "bool",
         default: "false",
         description: "XPUB: show every subscription, not only the first per topic",
+    },
+    OptionDef {
+        name: "xpub_nodrop",
+        unit: "bool",
+        default: "false",
+        description: "PUB/XPUB: wait at a subscriber's high-water mark instead of dropping",
     },
     OptionDef {
         name: "max_subscriptions",
@@ -508,6 +521,7 @@ impl SocketOptions {
                 "router_mandatory" => o.router_mandatory = flag(value)?,
                 "router_handover" => o.router_handover = flag(value)?,
                 "xpub_verbose" => o.xpub_verbose = flag(value)?,
+                "xpub_nodrop" => o.xpub_nodrop = flag(value)?,
                 "max_subscriptions" => o.max_subscriptions = non_negative(value)? as usize,
                 "max_subscription_bytes" => {
                     o.max_subscription_bytes = non_negative(value)? as usize
@@ -577,6 +591,7 @@ impl SocketOptions {
             "router_mandatory" => self.router_mandatory.to_string(),
             "router_handover" => self.router_handover.to_string(),
             "xpub_verbose" => self.xpub_verbose.to_string(),
+            "xpub_nodrop" => self.xpub_nodrop.to_string(),
             "max_subscriptions" => self.max_subscriptions.to_string(),
             "max_subscription_bytes" => self.max_subscription_bytes.to_string(),
             "heartbeat_ivl" => or(self.heartbeat_ivl, "0"),
@@ -651,6 +666,7 @@ impl SocketOptions {
             router_mandatory: self.router_mandatory,
             router_handover: self.router_handover,
             xpub_verbose: self.xpub_verbose,
+            xpub_nodrop: self.xpub_nodrop,
             max_subscriptions: self.max_subscriptions,
             max_subscription_bytes: self.max_subscription_bytes,
         }
@@ -729,7 +745,7 @@ mod tests {
             "routing_id" => "me",
             "handshake_ivl" => "1500",
             "req_relaxed" | "req_correlate" | "router_mandatory" | "router_handover"
-            | "xpub_verbose" => "true",
+            | "xpub_verbose" | "xpub_nodrop" => "true",
             "max_subscriptions" => "50",
             "max_subscription_bytes" => "4096",
             "heartbeat_ivl" => "1000",
@@ -784,6 +800,7 @@ mod tests {
             router_mandatory,
             router_handover,
             xpub_verbose,
+            xpub_nodrop,
             max_subscriptions,
             max_subscription_bytes,
             heartbeat_ivl,
@@ -815,12 +832,13 @@ mod tests {
         assert_ne!(router_mandatory, defaults.router_mandatory);
         assert_ne!(router_handover, defaults.router_handover);
         assert_ne!(xpub_verbose, defaults.xpub_verbose);
+        assert_ne!(xpub_nodrop, defaults.xpub_nodrop);
         assert_ne!(max_subscriptions, defaults.max_subscriptions);
         assert_ne!(max_subscription_bytes, defaults.max_subscription_bytes);
         assert_ne!(heartbeat_ivl, defaults.heartbeat_ivl);
         assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
         assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
-        assert_eq!(OPTIONS.len(), 21, "one table entry per field");
+        assert_eq!(OPTIONS.len(), 22, "one table entry per field");
         let keys = crate::security::CurveKeyPair::generate();
         let mut sec = SocketOptions::default();
         for (name, value) in [

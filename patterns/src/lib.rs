@@ -51,7 +51,7 @@ pub use rep::Rep;
 pub use req::Req;
 pub use router::Router;
 pub use sub::Sub;
-pub use subscriptions::Subscriptions;
+pub use subscriptions::{SharedSubscriptions, Subscriptions};
 pub use turn::Turn;
 pub use xpub::XPub;
 pub use xsub::XSub;
@@ -84,6 +84,10 @@ pub struct PatternOptions {
     /// XPUB: pass every subscription to the application, not only the first for a topic
     /// (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
+    /// PUB/XPUB: a message whose matching subscribers are not all below their high-water mark
+    /// waits ([`SendOutcome::Wait`]) instead of being dropped for the full ones
+    /// (`ZMQ_XPUB_NODROP`); it then goes to all of them at once.
+    pub xpub_nodrop: bool,
     /// PUB/XPUB: how many distinct subscriptions one peer may hold (default
     /// [`DEFAULT_MAX_SUBSCRIPTIONS`], 10 000). libzmq has no such limit; a peer's
     /// subscriptions beyond it are refused: not stored, not delivered to an XPUB
@@ -104,6 +108,7 @@ impl Default for PatternOptions {
             router_mandatory: false,
             router_handover: false,
             xpub_verbose: false,
+            xpub_nodrop: false,
             max_subscriptions: DEFAULT_MAX_SUBSCRIPTIONS,
             max_subscription_bytes: DEFAULT_MAX_SUBSCRIPTION_BYTES,
         }
@@ -225,6 +230,14 @@ pub trait Pattern: Send + 'static {
         false
     }
 
+    /// The subscriptions this pattern filters inbound messages by, when that is all its
+    /// [`Pattern::recv`] does (SUB, XSUB: it returns a message unchanged when they match its
+    /// topic, and drops it otherwise): a socket with a single peer may then let the receiving
+    /// application take that peer's messages and filter them itself. Default: none.
+    fn inbound_filter(&self) -> Option<SharedSubscriptions> {
+        None
+    }
+
     /// Whether inbound messages change where the socket's messages go (PUB and XPUB:
     /// subscriptions), so that the socket must hand every one to [`Pattern::recv`] as it
     /// arrives, even while the application does not read; only what `recv` returns for the
@@ -266,14 +279,15 @@ pub trait Pattern: Send + 'static {
 /// Builds the pattern of a socket type.
 pub fn for_type(socket_type: SocketType, options: &PatternOptions) -> Box<dyn Pattern> {
     match socket_type {
-        SocketType::Pub => Box::new(Pub::with_limits(
-            options.max_subscriptions,
-            options.max_subscription_bytes,
-        )),
+        SocketType::Pub => Box::new(
+            Pub::with_limits(options.max_subscriptions, options.max_subscription_bytes)
+                .with_nodrop(options.xpub_nodrop),
+        ),
         SocketType::Sub => Box::new(Sub::default()),
         SocketType::XPub => Box::new(
             XPub::new(options.xpub_verbose)
-                .with_limits(options.max_subscriptions, options.max_subscription_bytes),
+                .with_limits(options.max_subscriptions, options.max_subscription_bytes)
+                .with_nodrop(options.xpub_nodrop),
         ),
         SocketType::XSub => Box::new(XSub::default()),
         SocketType::Push => Box::new(Push::default()),

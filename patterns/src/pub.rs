@@ -22,6 +22,12 @@ impl Pub {
     pub fn with_limits(max_subscriptions: usize, max_subscription_bytes: usize) -> Self {
         Pub(XPub::silent().with_limits(max_subscriptions, max_subscription_bytes))
     }
+
+    /// With `nodrop`, a message waits for room at every matching subscriber instead of being
+    /// dropped for the full ones (see [`XPub::with_nodrop`]).
+    pub fn with_nodrop(self, nodrop: bool) -> Self {
+        Pub(self.0.with_nodrop(nodrop))
+    }
 }
 
 impl Pattern for Pub {

@@ -3,7 +3,7 @@
 
 use actormq_transports::{Frame, Multipart, SocketType};
 
-use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome, XSub};
+use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome, SharedSubscriptions, XSub};
 
 /// The SUB pattern.
 #[derive(Debug, Default)]
@@ -31,6 +31,10 @@ impl Pattern for Sub {
 
     fn recv(&mut self, peer: PeerId, msg: Multipart, out: &mut Outbox) -> Option<Multipart> {
         self.0.recv(peer, msg, out)
+    }
+
+    fn inbound_filter(&self) -> Option<SharedSubscriptions> {
+        self.0.inbound_filter()
     }
 
     fn subscribe(&mut self, topic: Frame, out: &mut Outbox) -> Result<(), String> {

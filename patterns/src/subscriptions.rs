@@ -37,7 +37,7 @@ impl<V> Node<V> {
 /// (the walk stops where the trie has no deeper node), however many other prefixes are stored.
 /// Removal frees the nodes that no longer lead to a value, so memory follows what is stored:
 /// about one node (a few dozen bytes) per stored byte that no other prefix shares.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Trie<V> {
     nodes: Vec<Node<V>>,
     /// Indices of freed nodes, reused before the arena grows.
@@ -46,7 +46,7 @@ pub(crate) struct Trie<V> {
     len: usize,
     /// Nodes visited by lookups and walks, so that tests can check the work done.
     #[cfg(test)]
-    pub(crate) visits: std::cell::Cell<u64>,
+    pub(crate) visits: std::sync::atomic::AtomicU64,
 }
 
 impl<V> Default for Trie<V> {
@@ -56,7 +56,7 @@ impl<V> Default for Trie<V> {
             free: Vec::new(),
             len: 0,
             #[cfg(test)]
-            visits: std::cell::Cell::new(0),
+            visits: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -65,7 +65,8 @@ impl<V> Trie<V> {
     #[inline]
     fn visit(&self) {
         #[cfg(test)]
-        self.visits.set(self.visits.get() + 1);
+        self.visits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The node of `key`, if the trie has one.
@@ -244,7 +245,7 @@ impl<V> Trie<V> {
 /// s.add(b"");
 /// assert!(s.matches(b"sport"));
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Subscriptions {
     trie: Trie<u32>,
 }
@@ -301,6 +302,33 @@ impl Subscriptions {
     }
 }
 
+/// A subscriber's [`Subscriptions`], shared with whoever filters its inbound messages outside
+/// the pattern: a receiving application that takes a single publisher's messages itself keeps
+/// those they match, exactly what [`crate::Pattern::recv`] would let through.
+///
+/// ```
+/// use actormq_patterns::SharedSubscriptions;
+///
+/// let shared = SharedSubscriptions::default();
+/// shared.write().add(b"weather.");
+/// assert!(shared.read().matches(b"weather.10001"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SharedSubscriptions(std::sync::Arc<std::sync::RwLock<Subscriptions>>);
+
+impl SharedSubscriptions {
+    /// The subscriptions, to read (for as short a while as possible: the pattern waits for
+    /// this to change them).
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Subscriptions> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The subscriptions, to change.
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Subscriptions> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,22 +374,29 @@ mod tests {
         for t in &topics {
             assert!(s.add(t));
         }
-        assert_eq!(s.trie.visits.get(), bytes, "one node visit per byte added");
+        assert_eq!(
+            s.trie.visits.load(std::sync::atomic::Ordering::Relaxed),
+            bytes,
+            "one node visit per byte added"
+        );
         assert_eq!(s.len(), 100_000);
-        s.trie.visits.set(0);
+        s.trie.visits.store(0, std::sync::atomic::Ordering::Relaxed);
         assert!(s.matches(b"topic.099999.payload"));
         assert!(!s.matches(b"topic.1"));
         assert!(!s.matches(b"other"));
         assert!(
-            s.trie.visits.get() <= 12 + 7 + 1,
+            s.trie.visits.load(std::sync::atomic::Ordering::Relaxed) <= 12 + 7 + 1,
             "matching walks the topic once: {} visits",
-            s.trie.visits.get()
+            s.trie.visits.load(std::sync::atomic::Ordering::Relaxed)
         );
-        s.trie.visits.set(0);
+        s.trie.visits.store(0, std::sync::atomic::Ordering::Relaxed);
         for t in &topics {
             assert!(s.remove(t));
         }
-        assert_eq!(s.trie.visits.get(), bytes);
+        assert_eq!(
+            s.trie.visits.load(std::sync::atomic::Ordering::Relaxed),
+            bytes
+        );
         assert!(s.is_empty());
         assert_eq!(s.trie.nodes_in_use(), 1);
     }

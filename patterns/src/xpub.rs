@@ -48,6 +48,8 @@ pub struct XPub {
     next_seq: u64,
     verbose: bool,
     deliver: bool,
+    /// Wait for room at every matching subscriber instead of dropping (`ZMQ_XPUB_NODROP`).
+    nodrop: bool,
     max_subscriptions: usize,
     max_subscription_bytes: usize,
     /// The matching peers of the message being routed, by join order (kept for its capacity).
@@ -67,6 +69,7 @@ impl XPub {
             next_seq: 0,
             verbose,
             deliver: true,
+            nodrop: false,
             max_subscriptions: defaults.max_subscriptions,
             max_subscription_bytes: defaults.max_subscription_bytes,
             dropped: 0,
@@ -78,6 +81,15 @@ impl XPub {
     pub fn with_limits(mut self, max_subscriptions: usize, max_subscription_bytes: usize) -> Self {
         self.max_subscriptions = max_subscriptions;
         self.max_subscription_bytes = max_subscription_bytes;
+        self
+    }
+
+    /// With `nodrop`, a message whose matching subscribers are not all below their high-water
+    /// mark is not sent to any of them: [`Pattern::send`] answers [`SendOutcome::Wait`], and the
+    /// socket offers it again when they have room (`ZMQ_XPUB_NODROP`). Without, it goes to
+    /// those with room and is dropped (and counted) for the others.
+    pub fn with_nodrop(mut self, nodrop: bool) -> Self {
+        self.nodrop = nodrop;
         self
     }
 
@@ -207,19 +219,26 @@ impl Pattern for XPub {
             scratch.sort_unstable();
             scratch.dedup();
         }
-        let mut sent = false;
+        if self.nodrop && scratch.iter().any(|&(_, peer)| !room.has_room(peer)) {
+            return SendOutcome::Wait(msg);
+        }
+        // the last recipient takes the message itself, the others a clone
+        let mut last = None;
         for &(_, peer) in scratch.iter() {
-            if room.has_room(peer) {
-                out.push(peer, msg.clone());
-                sent = true;
+            if self.nodrop || room.has_room(peer) {
+                if let Some(earlier) = last.replace(peer) {
+                    out.push(earlier, msg.clone());
+                }
             } else {
                 self.dropped += 1;
             }
         }
-        if sent {
-            SendOutcome::Sent
-        } else {
-            SendOutcome::Dropped
+        match last {
+            Some(peer) => {
+                out.push(peer, msg);
+                SendOutcome::Sent
+            }
+            None => SendOutcome::Dropped,
         }
     }
 
@@ -316,6 +335,40 @@ mod tests {
     }
 
     #[test]
+    fn nodrop_waits_until_every_matching_subscriber_has_room() {
+        let mut x = XPub::new(false).with_nodrop(true);
+        let mut out = Outbox::default();
+        join(&mut x, &[1, 2, 3]);
+        x.recv(1, subscribe_message(b"a"), &mut out);
+        x.recv(2, subscribe_message(b""), &mut out);
+        x.recv(3, subscribe_message(b"b"), &mut out);
+        // peer 3 is full, but does not match "a": 1 and 2 get it
+        assert_eq!(
+            x.send(Multipart::from("a1"), &|p| p != 3, &mut out),
+            SendOutcome::Sent
+        );
+        assert_eq!(out.drain().map(|(p, _)| p).collect::<Vec<_>>(), [1, 2]);
+        // peer 2 is full and matches: nobody gets it, the message comes back to wait
+        assert_eq!(
+            x.send(Multipart::from("a2"), &|p| p != 2, &mut out),
+            SendOutcome::Wait(Multipart::from("a2"))
+        );
+        assert!(out.is_empty());
+        assert_eq!(x.take_dropped(), 0, "nothing was dropped");
+        // without nodrop the same message is dropped for peer 2 alone, and counted
+        let mut lossy = XPub::new(false);
+        join(&mut lossy, &[1, 2]);
+        lossy.recv(1, subscribe_message(b"a"), &mut out);
+        lossy.recv(2, subscribe_message(b""), &mut out);
+        assert_eq!(
+            lossy.send(Multipart::from("a2"), &|p| p != 2, &mut out),
+            SendOutcome::Sent
+        );
+        assert_eq!(out.drain().map(|(p, _)| p).collect::<Vec<_>>(), [1]);
+        assert_eq!(lossy.take_dropped(), 1);
+    }
+
+    #[test]
     fn a_peer_beyond_its_limits_is_refused_further_subscriptions() {
         let mut x = XPub::new(false).with_limits(3, 8);
         let mut out = Outbox::default();
@@ -361,16 +414,22 @@ mod tests {
                 .is_some());
         }
         assert!(
-            x.routes.visits.get() <= bytes,
+            x.routes.visits.load(std::sync::atomic::Ordering::Relaxed) <= bytes,
             "applying visits each prefix byte once"
         );
         x.recv(2, subscribe_message(b"news"), &mut out);
-        x.routes.visits.set(0);
+        x.routes
+            .visits
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         x.send(Multipart::from("news.today"), &|_| true, &mut out);
         assert_eq!(out.drain().map(|(p, _)| p).collect::<Vec<_>>(), [2]);
         x.send(Multipart::from("t012345"), &|_| true, &mut out);
         assert_eq!(out.drain().map(|(p, _)| p).collect::<Vec<_>>(), [1]);
-        assert!(x.routes.visits.get() <= 10 + 7, "{}", x.routes.visits.get());
+        assert!(
+            x.routes.visits.load(std::sync::atomic::Ordering::Relaxed) <= 10 + 7,
+            "{}",
+            x.routes.visits.load(std::sync::atomic::Ordering::Relaxed)
+        );
         // the subscriber leaves: everything it held goes, with a cancel for each
         assert_eq!(x.peer_left(1).len(), 100_000);
         assert_eq!(x.routes.len(), 1);

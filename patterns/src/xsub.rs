@@ -5,13 +5,13 @@ use actormq_transports::{Frame, Multipart, SocketType};
 
 use crate::{
     cancel_message, parse_subscription, subscribe_message, Capacity, Outbox, Pattern, Peer, PeerId,
-    SendOutcome, Subscriptions,
+    SendOutcome, SharedSubscriptions,
 };
 
 /// The XSUB pattern (and the core of SUB).
 #[derive(Debug, Default)]
 pub struct XSub {
-    subscriptions: Subscriptions,
+    subscriptions: SharedSubscriptions,
     peers: Vec<PeerId>,
     /// Messages the application sent that a full publisher did not get.
     dropped: u64,
@@ -29,7 +29,7 @@ impl XSub {
     /// Adds a subscription and tells every publisher. Each subscribe is forwarded, as libzmq
     /// does, so that XPUB_VERBOSE works through chains of devices.
     pub(crate) fn add(&mut self, topic: &[u8], out: &mut Outbox) {
-        self.subscriptions.add(topic);
+        self.subscriptions.write().add(topic);
         for &peer in &self.peers {
             out.push(peer, subscribe_message(topic));
         }
@@ -37,7 +37,7 @@ impl XSub {
 
     /// Removes one reference to a subscription; publishers hear of it when the last goes.
     pub(crate) fn remove(&mut self, topic: &[u8], out: &mut Outbox) {
-        if self.subscriptions.remove(topic) {
+        if self.subscriptions.write().remove(topic) {
             for &peer in &self.peers {
                 out.push(peer, cancel_message(topic));
             }
@@ -57,7 +57,7 @@ impl Pattern for XSub {
     }
 
     fn peer_joined(&mut self, peer: Peer, out: &mut Outbox) -> Result<(), String> {
-        for prefix in self.subscriptions.prefixes() {
+        for prefix in self.subscriptions.read().prefixes() {
             out.push(peer.id, subscribe_message(&prefix));
         }
         self.peers.push(peer.id);
@@ -77,10 +77,10 @@ impl Pattern for XSub {
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
         let upstream = match parse_subscription(&msg) {
             Some((true, topic)) => {
-                self.subscriptions.add(topic);
+                self.subscriptions.write().add(topic);
                 true
             }
-            Some((false, topic)) => self.subscriptions.remove(topic),
+            Some((false, topic)) => self.subscriptions.write().remove(topic),
             // anything else goes upstream too, as libzmq's XSUB does
             None => true,
         };
@@ -96,11 +96,15 @@ impl Pattern for XSub {
         SendOutcome::Sent
     }
 
+    fn inbound_filter(&self) -> Option<SharedSubscriptions> {
+        Some(self.subscriptions.clone())
+    }
+
     fn recv(&mut self, _peer: PeerId, msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
         // Publishers filter already; filter again so a foreign publisher cannot flood us with
         // topics we did not ask for.
         let topic: &[u8] = msg.first().map(|f| &f[..]).unwrap_or(&[]);
-        self.subscriptions.matches(topic).then_some(msg)
+        self.subscriptions.read().matches(topic).then_some(msg)
     }
 
     fn subscribe(&mut self, topic: Frame, out: &mut Outbox) -> Result<(), String> {

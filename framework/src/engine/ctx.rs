@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use actormq_patterns::PeerId;
+use actormq_patterns::{PeerId, SharedSubscriptions};
 use actormq_transports::SocketType;
 use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
@@ -114,9 +114,19 @@ pub(crate) struct Shared {
     /// Each live peer's address and authenticated identity, for `recv_from`.
     pub(crate) addresses: Mutex<FxHashMap<PeerId, crate::socket::PeerLabel>>,
     /// The only peer, when its messages reach the application unchanged
-    /// ([`actormq_patterns::Pattern::passes_inbound`]): a receiving application whose ready queue ran dry takes
-    /// from it directly, without waiting for the actor to pump.
-    pub(crate) inlet: Mutex<Option<(PeerId, Arc<PeerIn>)>>,
+    /// ([`actormq_patterns::Pattern::passes_inbound`]) or filtered by subscriptions alone
+    /// ([`actormq_patterns::Pattern::inbound_filter`]): a receiving application whose ready
+    /// queue ran dry takes from it directly, without waiting for the actor to pump.
+    pub(crate) inlet: Mutex<Option<Inlet>>,
+}
+
+/// The only peer's inbound queue, opened to the receiving application.
+pub(crate) struct Inlet {
+    pub(crate) id: PeerId,
+    pub(crate) inq: Arc<PeerIn>,
+    /// Only messages whose topic these match are for the application (SUB); the others are
+    /// dropped as the pattern would drop them.
+    pub(crate) filter: Option<SharedSubscriptions>,
 }
 
 impl Shared {
@@ -124,7 +134,10 @@ impl Shared {
     /// filled the queue.
     pub(crate) fn refill(&self, rcvhwm: usize) -> Option<bool> {
         let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
-        let (id, inq) = inlet.as_ref()?;
-        Some(self.recv.refill_from(*id, inq, rcvhwm))
+        let inlet = inlet.as_ref()?;
+        Some(
+            self.recv
+                .refill_from(inlet.id, &inlet.inq, rcvhwm, inlet.filter.as_ref()),
+        )
     }
 }

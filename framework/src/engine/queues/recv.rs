@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use actormq_patterns::PeerId;
+use actormq_patterns::{PeerId, SharedSubscriptions};
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
@@ -82,11 +82,18 @@ impl RecvQueue {
         self.data.notify_waiters();
     }
 
-    /// Moves messages of a peer whose messages reach the application unchanged straight into
-    /// this queue, up to [`RECV_BATCH`], under this queue's lock (so that whoever does it, the
-    /// socket actor or a receiving application, the peer's order holds). True when that filled
-    /// the queue.
-    pub(crate) fn refill_from(&self, id: PeerId, inq: &PeerIn, hwm: usize) -> bool {
+    /// Moves messages of a peer whose messages reach the application unchanged (or, with a
+    /// `filter`, those whose topic it matches; the others are dropped, as SUB drops them)
+    /// straight into this queue, up to [`RECV_BATCH`], under this queue's lock (so that whoever
+    /// does it, the socket actor or a receiving application, the peer's order holds). True when
+    /// that filled the queue.
+    pub(crate) fn refill_from(
+        &self,
+        id: PeerId,
+        inq: &PeerIn,
+        hwm: usize,
+        filter: Option<&SharedSubscriptions>,
+    ) -> bool {
         let mut q = lock(&self.queue);
         let room = RECV_BATCH.saturating_sub(q.queue.len());
         let budget = self.max_bytes.saturating_sub(q.bytes);
@@ -94,13 +101,20 @@ impl RecvQueue {
             return true;
         }
         let ready = &mut *q;
-        let moved = inq.pop_within(room, budget, hwm, |msg| {
-            ready.bytes = ready.bytes.saturating_add(cost(&msg));
-            ready.queue.push_back((id, msg));
+        let before = ready.queue.len();
+        let filter = filter.map(|f| f.read());
+        inq.pop_within(room, budget, hwm, |msg| {
+            let topic = msg.first().map_or(&[][..], |f| &f[..]);
+            if filter.as_ref().is_none_or(|f| f.matches(topic)) {
+                ready.bytes = ready.bytes.saturating_add(cost(&msg));
+                ready.queue.push_back((id, msg));
+            }
         });
-        let full = moved >= room || q.bytes >= self.max_bytes;
+        drop(filter);
+        let added = q.queue.len() - before;
+        let full = added >= room || q.bytes >= self.max_bytes;
         drop(q);
-        if moved > 0 {
+        if added > 0 {
             self.data.notify_waiters();
         }
         full

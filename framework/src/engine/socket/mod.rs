@@ -35,6 +35,10 @@ struct PeerEntry {
     /// core (an in-process peer's inbound queue), and reading it per message would bounce its
     /// cache line. Between reads the queue only shrinks, so the check stays safe.
     queued: usize,
+    /// The pattern found this peer without room in the current routing pass: if messages are
+    /// left waiting, this peer is asked to say when it has room (and only such peers are, so
+    /// that a peer with room that the waiting message does not go to cannot wake us in a loop).
+    found_full: std::cell::Cell<bool>,
 }
 
 /// The actor behind a [`crate::Socket`].
@@ -99,11 +103,17 @@ impl SocketActor {
 
     /// Moves what the pattern queued into the peers' staging areas.
     pub(super) fn stage_outbox(&mut self) {
-        for (peer, msg) in self.outbox.drain() {
-            if let Some(entry) = self.peers.get_mut(&peer) {
-                if entry.staged.is_empty() {
-                    self.staged_peers.push(peer);
-                }
+        let mut drain = self.outbox.drain().peekable();
+        while let Some((peer, msg)) = drain.next() {
+            let Some(entry) = self.peers.get_mut(&peer) else {
+                continue;
+            };
+            if entry.staged.is_empty() {
+                self.staged_peers.push(peer);
+            }
+            entry.staged.push(msg);
+            // what follows for the same peer goes without another lookup
+            while let Some((_, msg)) = drain.next_if(|(p, _)| *p == peer) {
                 entry.staged.push(msg);
             }
         }

@@ -133,6 +133,7 @@ impl Handler<PeerUp> for SocketActor {
                 inq: msg.inq,
                 staged: Vec::new(),
                 queued: 0,
+                found_full: std::cell::Cell::new(false),
             },
         );
         self.fair.add(id);

@@ -6,6 +6,7 @@ use actix::prelude::*;
 use actormq_patterns::PeerId;
 use actormq_transports::Multipart;
 
+use crate::engine::ctx::Inlet;
 use crate::engine::messages::PeerReadable;
 use crate::engine::messages::Pump;
 use crate::engine::pack::cost;
@@ -13,11 +14,16 @@ use crate::engine::socket::SocketActor;
 
 impl SocketActor {
     /// Opens the inlet (see [`Shared::inlet`]) when the socket has one peer whose messages pass
-    /// unchanged, and closes it otherwise.
+    /// unchanged, or filtered by subscriptions alone, and closes it otherwise.
     pub(super) fn refresh_inlet(&self) {
         let inlet = match (self.peers.iter().next(), self.peers.len()) {
-            (Some((&id, entry)), 1) if self.pattern.passes_inbound() => {
-                Some((id, entry.inq.clone()))
+            (Some((&id, entry)), 1) => {
+                let filter = self.pattern.inbound_filter();
+                (filter.is_some() || self.pattern.passes_inbound()).then(|| Inlet {
+                    id,
+                    inq: entry.inq.clone(),
+                    filter,
+                })
             }
             _ => None,
         };

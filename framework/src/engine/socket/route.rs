@@ -14,12 +14,17 @@ use crate::engine::socket::{PeerEntry, SocketActor};
 use crate::Error;
 
 /// Whether a peer can take one more message: its writer's queue (as of this routing pass) plus
-/// what this pass staged for it stays under the high-water mark.
+/// what this pass staged for it stays under the high-water mark. A peer without room is marked
+/// (`found_full`).
 fn room_in(peers: &FxHashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) -> bool + '_ {
     move |p| {
-        peers
-            .get(&p)
-            .is_some_and(|e| e.queued + e.staged.len() < hwm)
+        peers.get(&p).is_some_and(|e| {
+            let room = e.queued + e.staged.len() < hwm;
+            if !room {
+                e.found_full.set(true);
+            }
+            room
+        })
     }
 }
 
@@ -27,6 +32,7 @@ fn room_in(peers: &FxHashMap<PeerId, PeerEntry>, hwm: usize) -> impl Fn(PeerId) 
 fn snapshot(peers: &mut FxHashMap<PeerId, PeerEntry>) {
     for e in peers.values_mut() {
         e.queued = e.out.len();
+        e.found_full.set(false);
     }
 }
 
@@ -41,9 +47,13 @@ impl SocketActor {
         };
         self.shared.send.give_back(batch);
         if waiting {
-            // Ask every full peer to say when it has room; one may have room already (an
+            // Ask every peer found full to say when it has room; one may have room already (an
             // in-process peer drained while we routed): then route again at once.
-            let room_now = self.peers.values().any(|e| e.out.want_room(hwm));
+            let room_now = self
+                .peers
+                .values()
+                .filter(|e| e.found_full.take())
+                .any(|e| e.out.want_room(hwm));
             if room_now {
                 ctx.notify(PeerWritable);
             }
@@ -64,6 +74,7 @@ impl SocketActor {
             return None;
         }
         entry.out.take_from(batch, hwm);
+        entry.found_full.set(!batch.is_empty());
         Some(!batch.is_empty())
     }
 
@@ -71,11 +82,17 @@ impl SocketActor {
     /// for room.
     pub(super) fn route_each(&mut self, batch: &mut VecDeque<Multipart>, hwm: usize) -> bool {
         snapshot(&mut self.peers);
+        // A message goes at most once to each peer: when every peer has room for the whole
+        // batch, no room check can fail, and the batch is routed first and staged after.
+        let roomy = self.peers.values().all(|e| e.queued + batch.len() <= hwm);
         let mut waiting = false;
         while let Some(msg) = batch.pop_front() {
-            let outcome = self
-                .pattern
-                .send(msg, &room_in(&self.peers, hwm), &mut self.outbox);
+            let outcome = if roomy {
+                self.pattern.send(msg, &|_| true, &mut self.outbox)
+            } else {
+                self.pattern
+                    .send(msg, &room_in(&self.peers, hwm), &mut self.outbox)
+            };
             match outcome {
                 SendOutcome::Sent | SendOutcome::Dropped => {}
                 SendOutcome::Wait(msg) => {
@@ -85,8 +102,11 @@ impl SocketActor {
                 }
                 SendOutcome::Refused(_, reason) => tracing::warn!(%reason, "message refused"),
             }
-            self.stage_outbox();
+            if !roomy {
+                self.stage_outbox();
+            }
         }
+        self.stage_outbox();
         self.commit();
         self.info.dropped_by_policy(self.pattern.take_dropped());
         waiting
