@@ -5,25 +5,20 @@
 //! buffers between the two), and nothing else.
 #![allow(clippy::unwrap_used)] // a failed step is a failed test
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actormq::{Frame, Multipart, Socket, SocketOptions, SocketType};
+use common::free_port;
 
 /// Payload bytes per message: large, so that the kernel's socket buffers hold few messages.
 const SIZE: usize = 256 * 1024;
 /// The PULL processes' rcvhwm.
 const RCVHWM: usize = 10;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// An `actormq pull` process on `port`, and the message numbers it prints, as they come.
 fn pull(port: u16) -> (Child, Arc<Mutex<Vec<u64>>>) {

@@ -1,70 +1,200 @@
-//! `actormq bench`: throughput and latency over a real endpoint of a transport.
+//! `actormq bench`: throughput and latency over a real endpoint.
+//!
+//! By default both sides run in this process, each on its own thread and actix System, over an
+//! endpoint of the chosen transport. With `--bind` or `--connect` only one side runs (its role
+//! chosen with `--role`), so that the other can be another `actormq bench`, on this machine or
+//! another, or any ZeroMQ program with the semantics of libzmq's `local_thr`/`remote_thr`/
+//! `local_lat`/`remote_lat`.
+
+mod latency;
+mod plot;
+mod report;
+mod throughput;
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use actormq::{Endpoint, Multipart, Socket, SocketEvent, SocketOptions, SocketType};
-use bytes::Bytes;
+use actormq::SocketOptions;
 use clap::{Subcommand, ValueEnum};
 
 /// What to measure.
 #[derive(Subcommand, Debug)]
 pub enum Kind {
     /// Messages per second from a sender to a receiver.
-    #[command(
-        after_help = "Example:\n  actormq bench throughput --transport ipc --pattern push --size 256 --count 1000000"
-    )]
+    #[command(after_help = "Examples:\n  \
+        actormq bench throughput --transport ipc --pattern push --size 256 --count 1000000\n  \
+        actormq bench throughput --sizes 16,256,4096 --plot throughput.svg\n  \
+        actormq bench throughput --bind tcp://0.0.0.0:5555 --size 16 --count 10000000     (receiver, as local_thr)\n  \
+        actormq bench throughput --connect tcp://HOST:5555 --size 16 --count 10000000     (sender, as remote_thr)")]
     Throughput {
-        /// The transport of the endpoint.
-        #[arg(long, value_enum, default_value_t = Transport::Tcp)]
-        transport: Transport,
-        /// PUSH→PULL, or PUB→SUB (with queues deep enough that nothing is dropped).
+        #[command(flatten)]
+        common: Common,
+        /// PUSH→PULL, or PUB→SUB (the publisher waits for its subscriber at the high-water
+        /// mark, `xpub_nodrop`: nothing is dropped).
         #[arg(long, value_enum, default_value_t = Pattern::Push)]
         pattern: Pattern,
-        /// Payload bytes per message.
-        #[arg(long, default_value_t = 16)]
-        size: usize,
-        /// Messages to send.
+        /// With --bind/--connect: this side's role (default: receiver when binding, sender when
+        /// connecting, as local_thr and remote_thr).
+        #[arg(long, value_enum, requires = "one_side")]
+        role: Option<ThroughputRole>,
+        /// Messages to send (per size).
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
-        #[command(flatten)]
-        security: Security,
     },
     /// REQ/REP round-trip times.
-    #[command(
-        after_help = "Example:\n  actormq bench latency --transport tcp --size 16 --count 10000"
-    )]
+    #[command(after_help = "Examples:\n  \
+        actormq bench latency --transport tcp --size 16 --count 10000\n  \
+        actormq bench latency --bind tcp://0.0.0.0:5556 --count 10000     (replier, as local_lat)\n  \
+        actormq bench latency --connect tcp://HOST:5556 --count 10000     (requester, as remote_lat)")]
     Latency {
+        #[command(flatten)]
+        common: Common,
+        /// With --bind/--connect: this side's role (default: replier when binding, requester
+        /// when connecting, as local_lat and remote_lat).
+        #[arg(long, value_enum, requires = "one_side")]
+        role: Option<LatencyRole>,
+        /// Round trips (per size).
+        #[arg(long, default_value_t = 10_000)]
+        count: u64,
+    },
+    /// Throughput and latency at each size, both sides in this process, as one table (and one
+    /// chart with --plot).
+    #[command(after_help = "Example:\n  \
+        actormq bench sweep --sizes 16,256,4096,65536 --plot sweep.svg")]
+    Sweep {
         /// The transport of the endpoint.
         #[arg(long, value_enum, default_value_t = Transport::Tcp)]
         transport: Transport,
-        /// Payload bytes per message.
-        #[arg(long, default_value_t = 16)]
-        size: usize,
-        /// Round trips.
-        #[arg(long, default_value_t = 10_000)]
-        count: u64,
+        /// PUSH→PULL or PUB→SUB for the throughput half.
+        #[arg(long, value_enum, default_value_t = Pattern::Push)]
+        pattern: Pattern,
+        /// Payload sizes in bytes.
+        #[arg(long, value_delimiter = ',', default_value = "16,256,4096,65536")]
+        sizes: Vec<usize>,
+        /// Draw throughput and latency against size into this SVG file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Messages per throughput run and round trips per latency run (default: about a
+        /// second's worth of messages at each size, and 10 000 round trips).
+        #[arg(long)]
+        count: Option<u64>,
         #[command(flatten)]
         security: Security,
     },
 }
 
+/// What the throughput and latency measurements share.
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("one_side").args(["bind", "connect"])))]
+pub struct Common {
+    /// The transport of the endpoint (both sides in this process).
+    #[arg(long, value_enum, default_value_t = Transport::Tcp, conflicts_with = "one_side")]
+    transport: Transport,
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 16, conflicts_with = "sizes")]
+    size: usize,
+    /// Several payload sizes, one run each (both sides in this process): `16,256,4096`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "one_side")]
+    sizes: Option<Vec<usize>>,
+    /// Draw the results against size into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Run only this side, bound to this endpoint (`tcp://0.0.0.0:5555`, `ipc:///tmp/b.ipc`).
+    #[arg(long, conflicts_with = "connect")]
+    bind: Option<String>,
+    /// Run only this side, connected to this endpoint.
+    #[arg(long)]
+    connect: Option<String>,
+    #[command(flatten)]
+    security: Security,
+}
+
+impl Common {
+    fn sizes(&self) -> Vec<usize> {
+        self.sizes.clone().unwrap_or_else(|| vec![self.size])
+    }
+
+    /// The one side to run, if any.
+    fn side(&self) -> Option<Side> {
+        match (&self.bind, &self.connect) {
+            (Some(ep), _) => Some(Side::Bind(ep.clone())),
+            (_, Some(ep)) => Some(Side::Connect(ep.clone())),
+            _ => None,
+        }
+    }
+}
+
+/// Where the one side runs.
+#[derive(Clone, Debug)]
+enum Side {
+    Bind(String),
+    Connect(String),
+}
+
+impl Side {
+    fn binds(&self) -> bool {
+        matches!(self, Side::Bind(_))
+    }
+
+    /// Binds or connects `socket`; a bound endpoint is said on stderr (`bound ENDPOINT`).
+    async fn attach(&self, socket: &actormq::Socket) -> Result<(), String> {
+        match self {
+            Side::Bind(ep) => {
+                let bound = socket.bind(ep.as_str()).await.map_err(err)?;
+                eprintln!("bound {bound}");
+            }
+            Side::Connect(ep) => socket.connect(ep.as_str()).await.map_err(err)?,
+        }
+        Ok(())
+    }
+
+    fn transport(&self) -> String {
+        let ep = match self {
+            Side::Bind(ep) | Side::Connect(ep) => ep,
+        };
+        ep.split("://").next().unwrap_or("?").to_string()
+    }
+}
+
+/// A throughput run's side.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThroughputRole {
+    /// Sends `count` messages (PUSH, or a publisher), then waits until they have left.
+    Sender,
+    /// Receives `count` messages (PULL, or SUB subscribed to everything), timed from the first.
+    Receiver,
+}
+
+/// A latency run's side.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LatencyRole {
+    /// REQ: sends `count` requests, one at a time, and times each round trip.
+    Requester,
+    /// REP: answers `count` requests with their own bytes.
+    Replier,
+}
+
 /// The mechanism to measure with (tcp and ipc; inproc is never encrypted).
-#[derive(clap::Args, Clone, Copy, Debug, Default)]
+#[derive(clap::Args, Clone, Debug, Default)]
 pub struct Security {
-    /// Encrypt with CURVE (fresh keys for both sides; the receiver is the server).
+    /// Encrypt with CURVE (the receiver or replier is the server). Both sides in this process:
+    /// fresh keys. One side: the server's secret key comes from ACTORMQ_CURVE_SECRET (Z85), and
+    /// the client needs --curve-serverkey.
     #[arg(long, conflicts_with = "plain")]
     curve: bool,
-    /// Authenticate with PLAIN (the receiver is the server).
+    /// One side, CURVE client: the server's public key (Z85).
+    #[arg(long, requires = "curve", allow_hyphen_values = true)]
+    curve_serverkey: Option<String>,
+    /// Authenticate with PLAIN as user `bench`, password `bench` (the receiver or replier is
+    /// the server).
     #[arg(long)]
     plain: bool,
 }
 
 impl Security {
-    /// The options of the serving (receiving) side and of the other side.
-    fn options(self, base: SocketOptions) -> (SocketOptions, SocketOptions) {
+    /// The options of the serving (receiving, replying) side and of the other side, when both
+    /// run here.
+    fn options(&self, base: SocketOptions) -> (SocketOptions, SocketOptions) {
         if self.curve {
             let server = actormq::security::CurveKeyPair::generate();
             let public = server.public;
@@ -73,9 +203,8 @@ impl Security {
                 base.curve_client(public, actormq::security::CurveKeyPair::generate()),
             )
         } else if self.plain {
-            let auth = actormq::security::Auth::new().plain_user("bench", "bench");
             (
-                base.clone().plain_server(true).auth(auth),
+                self.plain_server(base.clone()),
                 base.plain_client("bench", "bench"),
             )
         } else {
@@ -83,7 +212,41 @@ impl Security {
         }
     }
 
-    fn name(self) -> &'static str {
+    fn plain_server(&self, base: SocketOptions) -> SocketOptions {
+        let auth = actormq::security::Auth::new().plain_user("bench", "bench");
+        base.plain_server(true).auth(auth)
+    }
+
+    /// The options of one side run alone: the serving side or the other.
+    fn one_side(&self, base: SocketOptions, serving: bool) -> Result<SocketOptions, String> {
+        use actormq::security::{CurveKeyPair, CurvePublicKey};
+        if self.curve {
+            if serving {
+                let secret = std::env::var("ACTORMQ_CURVE_SECRET")
+                    .map_err(|_| "--curve on the serving side needs ACTORMQ_CURVE_SECRET")?;
+                let keys = CurveKeyPair::from_secret_z85(secret.trim()).map_err(err)?;
+                Ok(base.curve_server(keys))
+            } else {
+                let server: CurvePublicKey = self
+                    .curve_serverkey
+                    .as_deref()
+                    .ok_or("--curve on the client side needs --curve-serverkey")?
+                    .parse()
+                    .map_err(err)?;
+                Ok(base.curve_client(server, CurveKeyPair::generate()))
+            }
+        } else if self.plain {
+            Ok(if serving {
+                self.plain_server(base)
+            } else {
+                base.plain_client("bench", "bench")
+            })
+        } else {
+            Ok(base)
+        }
+    }
+
+    fn name(&self) -> &'static str {
         if self.curve {
             "CURVE"
         } else if self.plain {
@@ -105,6 +268,29 @@ pub enum Transport {
     Inproc,
 }
 
+impl Transport {
+    fn name(self) -> String {
+        format!("{self:?}").to_lowercase()
+    }
+
+    /// The endpoint both sides of a new run in this process meet at, and the socket file to
+    /// remove after it.
+    fn endpoint(self) -> (String, RemoveSocketFile) {
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self {
+            Transport::Tcp => ("tcp://127.0.0.1:0".into(), RemoveSocketFile(None)),
+            Transport::Ipc => (
+                format!("ipc://{}", ipc_path(run).display()),
+                RemoveSocketFile(Some(ipc_path(run))),
+            ),
+            Transport::Inproc => (
+                format!("inproc://bench-{}-{run}", std::process::id()),
+                RemoveSocketFile(None),
+            ),
+        }
+    }
+}
+
 /// A pattern to measure.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pattern {
@@ -114,29 +300,31 @@ pub enum Pattern {
     Pub,
 }
 
-/// The socket file of an `ipc://` benchmark: `actormq-bench-PID.ipc` in `/tmp`.
-fn ipc_path() -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("/tmp/actormq-bench-{}.ipc", std::process::id()))
+impl Pattern {
+    fn name(self) -> &'static str {
+        match self {
+            Pattern::Push => "PUSH->PULL",
+            Pattern::Pub => "PUB->SUB",
+        }
+    }
 }
 
-fn endpoint(t: Transport) -> String {
-    match t {
-        Transport::Tcp => "tcp://127.0.0.1:0".into(),
-        Transport::Ipc => format!("ipc://{}", ipc_path().display()),
-        Transport::Inproc => format!("inproc://bench-{}", std::process::id()),
-    }
+/// Runs in this process so far: each run meets at an endpoint of its own (the last run's
+/// receiver may still hold its own).
+static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The socket file of an `ipc://` benchmark: `actormq-bench-PID-RUN.ipc` in `/tmp`.
+fn ipc_path(run: u64) -> PathBuf {
+    PathBuf::from(format!(
+        "/tmp/actormq-bench-{}-{run}.ipc",
+        std::process::id()
+    ))
 }
 
 /// Removes the benchmark's socket file when the benchmark ends, however it ends: the receiving
 /// socket lives on another thread that the process exit cuts short, so its own clean-up never
 /// runs.
-struct RemoveSocketFile(Option<std::path::PathBuf>);
-
-impl RemoveSocketFile {
-    fn for_transport(t: Transport) -> Self {
-        RemoveSocketFile(matches!(t, Transport::Ipc).then(ipc_path))
-    }
-}
+struct RemoveSocketFile(Option<PathBuf>);
 
 impl Drop for RemoveSocketFile {
     fn drop(&mut self) {
@@ -160,205 +348,114 @@ fn progress(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Runs the receiving side on its own thread and actix System; returns its bound endpoint.
-fn spawn_receiver(
-    socket_type: SocketType,
-    endpoint: String,
-    opts: SocketOptions,
-    count: u64,
-    done: Arc<AtomicU64>,
-) -> Result<Endpoint, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix::System::new().block_on(async move {
-            let setup = async {
-                let s = Socket::with_options(socket_type, opts).map_err(err)?;
-                let ep = s.bind(endpoint.as_str()).await.map_err(err)?;
-                if socket_type == SocketType::Sub {
-                    s.subscribe("").await.map_err(err)?;
-                }
-                Ok::<_, String>((s, ep))
-            };
-            match setup.await {
-                Ok((s, ep)) => {
-                    let _ = tx.send(Ok(ep));
-                    let mut got = 0;
-                    while got < count {
-                        match s.recv().await {
-                            Ok(m) if m.frames()[0] == "probe" => {}
-                            Ok(_) => got += 1,
-                            Err(_) => return,
-                        }
-                    }
-                    done.store(1, Ordering::Release);
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        })
-    });
-    rx.recv().map_err(err)?
+/// Messages for a throughput run at `size` in a sweep: about a second's worth each.
+fn sweep_count(size: usize) -> u64 {
+    match size {
+        0..=64 => 2_000_000,
+        65..=1024 => 1_000_000,
+        1025..=16384 => 200_000,
+        _ => 20_000,
+    }
 }
 
-/// Runs a benchmark and prints its table and closing line.
+/// Runs a benchmark and prints its table and closing lines.
 pub async fn run(kind: Kind) -> Result<(), String> {
-    match kind {
+    let (rows, plot) = match kind {
         Kind::Throughput {
+            common,
+            pattern,
+            role,
+            count,
+        } => {
+            let rows = match common.side() {
+                Some(side) => {
+                    let role = role.unwrap_or(if side.binds() {
+                        ThroughputRole::Receiver
+                    } else {
+                        ThroughputRole::Sender
+                    });
+                    let row = throughput::one_side(
+                        &side,
+                        role,
+                        pattern,
+                        common.size,
+                        count,
+                        &common.security,
+                    )
+                    .await?;
+                    vec![row]
+                }
+                None => {
+                    let mut rows = Vec::new();
+                    for size in common.sizes() {
+                        let both = throughput::Both {
+                            transport: common.transport,
+                            pattern,
+                            size,
+                            count,
+                        };
+                        rows.push(both.run(&common.security).await?);
+                    }
+                    rows
+                }
+            };
+            (rows, common.plot)
+        }
+        Kind::Latency {
+            common,
+            role,
+            count,
+        } => {
+            let rows = match common.side() {
+                Some(side) => {
+                    let role = role.unwrap_or(if side.binds() {
+                        LatencyRole::Replier
+                    } else {
+                        LatencyRole::Requester
+                    });
+                    let row = latency::one_side(&side, role, common.size, count, &common.security)
+                        .await?;
+                    vec![row]
+                }
+                None => {
+                    let mut rows = Vec::new();
+                    for size in common.sizes() {
+                        rows.push(
+                            latency::both(common.transport, size, count, &common.security).await?,
+                        );
+                    }
+                    rows
+                }
+            };
+            (rows, common.plot)
+        }
+        Kind::Sweep {
             transport,
             pattern,
-            size,
+            sizes,
+            plot,
             count,
             security,
-        } => throughput(transport, pattern, size, count, security).await,
-        Kind::Latency {
-            transport,
-            size,
-            count,
-            security,
-        } => latency(transport, size, count, security).await,
-    }
-}
-
-async fn throughput(
-    transport: Transport,
-    pattern: Pattern,
-    size: usize,
-    count: u64,
-    security: Security,
-) -> Result<(), String> {
-    let (send_type, recv_type) = match pattern {
-        Pattern::Push => (SocketType::Push, SocketType::Pull),
-        Pattern::Pub => (SocketType::Pub, SocketType::Sub),
-    };
-    // PUB drops for a subscriber at its high-water mark: make room for the whole run
-    let hwm = if pattern == Pattern::Pub {
-        count.max(1000) as usize + 1
-    } else {
-        1000
-    };
-    let (server, client) = security.options(SocketOptions::default().sndhwm(hwm).rcvhwm(hwm));
-    let _socket_file = RemoveSocketFile::for_transport(transport);
-    let done = Arc::new(AtomicU64::new(0));
-    let ep = spawn_receiver(recv_type, endpoint(transport), server, count, done.clone())?;
-    let sender = Socket::with_options(send_type, client).map_err(err)?;
-    let mut monitor = sender.monitor();
-    sender.connect(&ep).await.map_err(err)?;
-    while !matches!(
-        monitor.recv().await,
-        Ok(SocketEvent::HandshakeSucceeded { .. })
-    ) {}
-    if pattern == Pattern::Pub {
-        // until the subscription has arrived, publications are dropped: probe for a while
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        sender.send(["probe"]).await.map_err(err)?;
-    }
-    let payload = vec![0x5a_u8; size];
-    let bar = progress(count, "messages");
-    let start = Instant::now();
-    for i in 0..count {
-        sender
-            .send(Multipart::from(Bytes::copy_from_slice(&payload)))
-            .await
-            .map_err(err)?;
-        if let Some(bar) = &bar {
-            if i % 65536 == 0 {
-                bar.set_position(i);
+        } => {
+            let mut rows = Vec::new();
+            for &size in &sizes {
+                let both = throughput::Both {
+                    transport,
+                    pattern,
+                    size,
+                    count: count.unwrap_or_else(|| sweep_count(size)),
+                };
+                rows.push(both.run(&security).await?);
+                let trips = count.unwrap_or(10_000);
+                rows.push(latency::both(transport, size, trips, &security).await?);
             }
+            (rows, plot)
         }
-    }
-    while done.load(Ordering::Acquire) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let elapsed = start.elapsed();
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    let rate = count as f64 / elapsed.as_secs_f64();
-    let mbs = rate * size as f64 / 1e6;
-    let pattern = match pattern {
-        Pattern::Push => "PUSH->PULL",
-        Pattern::Pub => "PUB->SUB",
     };
-    println!(
-        "{:<12} {:<10} {:<9} {:>8} {:>10} {:>10} {:>14} {:>10}",
-        "pattern", "transport", "mechanism", "size", "messages", "seconds", "msg/s", "MB/s"
-    );
-    println!(
-        "{pattern:<12} {:<10} {:<9} {size:>8} {count:>10} {:>10.3} {rate:>14.0} {mbs:>10.1}",
-        format!("{transport:?}").to_lowercase(),
-        security.name(),
-        elapsed.as_secs_f64()
-    );
-    println!("throughput: {rate:.0} msg/s, {mbs:.1} MB/s");
-    Ok(())
-}
-
-async fn latency(
-    transport: Transport,
-    size: usize,
-    count: u64,
-    security: Security,
-) -> Result<(), String> {
-    let (server, client) = security.options(SocketOptions::default());
-    let (tx, rx) = std::sync::mpsc::channel();
-    let ep_wanted = endpoint(transport);
-    let _socket_file = RemoveSocketFile::for_transport(transport);
-    std::thread::spawn(move || {
-        actix::System::new().block_on(async move {
-            let setup = async {
-                let rep = Socket::with_options(SocketType::Rep, server).map_err(err)?;
-                let ep = rep.bind(ep_wanted.as_str()).await.map_err(err)?;
-                Ok::<_, String>((rep, ep))
-            };
-            match setup.await {
-                Ok((rep, ep)) => {
-                    let _ = tx.send(Ok(ep));
-                    while let Ok(m) = rep.recv().await {
-                        if rep.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        })
-    });
-    let ep = rx.recv().map_err(err)??;
-    let req = Socket::with_options(SocketType::Req, client).map_err(err)?;
-    req.connect(&ep).await.map_err(err)?;
-    let payload = Bytes::from(vec![0x5a_u8; size]);
-    let bar = progress(count, "round trips");
-    let mut rtts = Vec::with_capacity(count as usize);
-    for i in 0..count {
-        let start = Instant::now();
-        req.send(payload.clone()).await.map_err(err)?;
-        req.recv().await.map_err(err)?;
-        rtts.push(start.elapsed());
-        if let Some(bar) = &bar {
-            if i % 1024 == 0 {
-                bar.set_position(i);
-            }
-        }
+    report::print(&rows);
+    if let Some(path) = plot {
+        plot::draw(&rows, &path)?;
+        eprintln!("chart: {}", path.display());
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    rtts.sort();
-    let pct = |p: f64| rtts[((rtts.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e6;
-    let (p50, p99, max) = (pct(0.50), pct(0.99), pct(1.0));
-    println!(
-        "{:<10} {:<10} {:<9} {:>8} {:>10} {:>10} {:>10} {:>10}",
-        "pattern", "transport", "mechanism", "size", "trips", "p50 us", "p99 us", "max us"
-    );
-    println!(
-        "{:<10} {:<10} {:<9} {size:>8} {count:>10} {p50:>10.1} {p99:>10.1} {max:>10.1}",
-        "REQ<->REP",
-        format!("{transport:?}").to_lowercase(),
-        security.name()
-    );
-    println!("latency: p50 {p50:.1} us, p99 {p99:.1} us");
     Ok(())
 }

@@ -116,3 +116,12 @@ pub fn run_with(args: &[&str], input: &str) -> Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// A tcp port on loopback that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
