@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::SystemRunner;
-use actormq::{Multipart, Socket, SocketType};
+use actormq::{Multipart, Socket, SocketOptions, SocketType};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
@@ -67,6 +67,8 @@ pub struct Actormq {
     /// `Bytes` instead would make sender and receiver threads bounce its refcount's cache line.
     payload: Vec<u8>,
     progress: Arc<Progress>,
+    /// Receivers that each get every message (PUB→SUB: the subscribers).
+    copies: u64,
 }
 
 /// Binds a PULL on `endpoint`, reports the bound endpoint, and counts what it receives.
@@ -84,11 +86,56 @@ async fn receiver(
     }
 }
 
+/// Connects a SUB (subscribed to everything) to `endpoint`, and counts what it receives.
+async fn subscriber(endpoint: actormq::Endpoint, progress: Arc<Progress>) {
+    let sub = Socket::new(SocketType::Sub).unwrap();
+    sub.subscribe("").await.unwrap();
+    sub.connect(&endpoint).await.unwrap();
+    while sub.recv().await.is_ok() {
+        progress.count();
+    }
+}
+
 impl Actormq {
     /// Binds a PULL on `endpoint` (e.g. `tcp://127.0.0.1:0`) on its own thread, and connects a
     /// PUSH to it from this one.
     pub fn new(endpoint: &str, size: usize) -> Self {
         Self::build(endpoint, size, false)
+    }
+
+    /// A PUB with `xpub_nodrop` bound on `endpoint` here, and `subscribers` SUBs, each on its
+    /// own thread: a run of `n` messages completes when every subscriber has all of them.
+    pub fn pub_sub(endpoint: &str, size: usize, subscribers: usize) -> Self {
+        let progress = Arc::new(Progress::default());
+        let sys = actix::System::new();
+        let (publisher, bound) = sys.block_on(async {
+            let opts = SocketOptions::default().xpub_nodrop(true);
+            let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
+            let bound = publisher.bind(endpoint).await.unwrap();
+            (publisher, bound)
+        });
+        for _ in 0..subscribers {
+            let (bound, p) = (bound.clone(), progress.clone());
+            std::thread::spawn(move || actix::System::new().block_on(subscriber(bound, p)));
+        }
+        let mut me = Actormq {
+            sys,
+            push: publisher,
+            payload: vec![0x5a; size],
+            progress,
+            copies: subscribers as u64,
+        };
+        // until every subscription has arrived, what is published reaches fewer subscribers
+        loop {
+            let target = me.progress.arm(0) + 100 * me.copies;
+            me.send(100);
+            std::thread::sleep(Duration::from_millis(50));
+            if me.progress.received.load(Ordering::Acquire) >= target {
+                break;
+            }
+        }
+        me.run(1000);
+        me
     }
 
     /// The same with both sockets on this thread's actix System.
@@ -126,15 +173,30 @@ impl Actormq {
             push,
             payload,
             progress,
+            copies: 1,
         };
         me.run(1000); // connection up and warm
         me
     }
 }
 
+impl Actormq {
+    /// Sends `n` messages, without waiting for them to arrive.
+    fn send(&mut self, n: u64) {
+        let (push, payload) = (&self.push, &self.payload);
+        self.sys.block_on(async move {
+            for _ in 0..n {
+                push.send(Multipart::from(Bytes::copy_from_slice(payload)))
+                    .await
+                    .unwrap();
+            }
+        })
+    }
+}
+
 impl PushPull for Actormq {
     fn run(&mut self, n: u64) -> Duration {
-        let target = self.progress.arm(n);
+        let target = self.progress.arm(n * self.copies);
         let (push, payload, progress) = (&self.push, &self.payload, &self.progress);
         self.sys.block_on(async move {
             let start = Instant::now();
@@ -218,6 +280,50 @@ impl Libzmq {
     }
 }
 
+impl Libzmq {
+    /// A PUB bound on `endpoint` (here) and a SUB subscribed to everything (its own thread),
+    /// both with unlimited high-water marks: libzmq's PUB drops at the mark, and the `zmq`
+    /// crate cannot set `ZMQ_XPUB_NODROP`, so this is how it runs losslessly.
+    pub fn pub_sub(endpoint: &str, size: usize) -> Self {
+        let progress = Arc::new(Progress::default());
+        let shared = endpoint.starts_with("inproc://");
+        let ctx = zmq::Context::new();
+        let publisher = ctx.socket(zmq::PUB).unwrap();
+        publisher.set_sndhwm(0).unwrap();
+        publisher.bind(endpoint).unwrap();
+        let bound = publisher.get_last_endpoint().unwrap().unwrap();
+        let sub_ctx = if shared {
+            ctx.clone()
+        } else {
+            zmq::Context::new()
+        };
+        let p = progress.clone();
+        std::thread::spawn(move || {
+            let sub = sub_ctx.socket(zmq::SUB).unwrap();
+            sub.set_rcvhwm(0).unwrap();
+            sub.set_subscribe(b"").unwrap();
+            sub.connect(&bound).unwrap();
+            let mut msg = zmq::Message::new();
+            while sub.recv(&mut msg, 0).is_ok() {
+                p.count();
+            }
+        });
+        let me = Libzmq {
+            push: publisher,
+            _ctx: ctx,
+            msg: vec![0x5a; size],
+            progress,
+        };
+        // until the subscription has arrived, what is published reaches nobody
+        while me.progress.received.load(Ordering::Acquire) == 0 {
+            me.push.send(&me.msg[..], 0).unwrap();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        me
+    }
+}
+
 impl PushPull for Libzmq {
     fn run(&mut self, n: u64) -> Duration {
         let target = self.progress.arm(n);
@@ -248,10 +354,18 @@ pub fn table() {
             "inproc-local".into(),
         ];
     }
-    println!("PUSH -> PULL, sender and receiver on their own threads, median of {runs} runs");
+    let command: Vec<String> = std::env::args().skip(1).collect();
     println!(
-        "{:<10} {:<8} {:>8} {:>10} {:>14} {:>10}",
-        "transport", "impl", "size", "messages", "msg/s", "MB/s"
+        "cargo run --release --example throughput -- {}",
+        command.join(" ")
+    );
+    println!(
+        "PUSH->PULL and PUB->SUB (actormq: xpub_nodrop, default marks; libzmq: unlimited marks), \
+         sender and receiver on their own threads, median of {runs} runs"
+    );
+    println!(
+        "{:<12} {:<8} {:<8} {:>8} {:>10} {:>14} {:>10}",
+        "transport", "pattern", "impl", "size", "messages", "msg/s", "MB/s"
     );
     for transport in &transports {
         // ACTORMQ_BENCH_SIZES=16,4096 runs those sizes only, for profiling
@@ -261,31 +375,53 @@ pub fn table() {
                 .as_deref()
                 .is_none_or(|s| s.split(',').any(|w| w.trim() == size.to_string()))
         };
-        for (size, count) in [(16usize, 2_000_000u64), (256, 1_000_000), (4096, 200_000)] {
-            if !wanted(size) {
-                continue;
+        let local = transport.strip_suffix("-local");
+        // ACTORMQ_BENCH_PATTERNS=push (or pub) runs one pattern only
+        let patterns = std::env::var("ACTORMQ_BENCH_PATTERNS").unwrap_or("push,pub".into());
+        for pattern in patterns.split(',') {
+            if pattern == "pub" && local.is_some() {
+                continue; // the subscribers run on threads of their own
             }
-            // inproc-local: both actormq sockets on one actix System (one thread), as actors of
-            // one application are; libzmq has no such mode (its sockets need a thread each)
-            let mut impls: Vec<(&str, Box<dyn PushPull>)> =
-                if let Some(t) = transport.strip_suffix("-local") {
-                    let ours = Actormq::same_thread(&endpoint(t), size);
-                    vec![("actormq", Box::new(ours))]
-                } else {
-                    let ours = Actormq::new(&endpoint(transport), size);
-                    let theirs = Libzmq::new(&endpoint(transport), size);
-                    vec![("actormq", Box::new(ours)), ("libzmq", Box::new(theirs))]
+            for (size, count) in [(16usize, 2_000_000u64), (256, 1_000_000), (4096, 200_000)] {
+                if !wanted(size) {
+                    continue;
+                }
+                // inproc-local: both actormq sockets on one actix System (one thread), as actors
+                // of one application are; libzmq has no such mode (its sockets need a thread each)
+                let mut impls: Vec<(&str, Box<dyn PushPull>)> = match (local, pattern) {
+                    (Some(t), _) => {
+                        let ours = Actormq::same_thread(&endpoint(t), size);
+                        vec![("actormq", Box::new(ours))]
+                    }
+                    (None, "pub") => vec![
+                        (
+                            "actormq",
+                            Box::new(Actormq::pub_sub(&endpoint(transport), size, 1)),
+                        ),
+                        (
+                            "libzmq",
+                            Box::new(Libzmq::pub_sub(&endpoint(transport), size)),
+                        ),
+                    ],
+                    (None, _) => vec![
+                        (
+                            "actormq",
+                            Box::new(Actormq::new(&endpoint(transport), size)),
+                        ),
+                        ("libzmq", Box::new(Libzmq::new(&endpoint(transport), size))),
+                    ],
                 };
-            // ACTORMQ_BENCH_ONLY=actormq (or libzmq) runs one side only, for profiling
-            let only = std::env::var("ACTORMQ_BENCH_ONLY").ok();
-            impls.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));
-            for (name, imp) in impls.iter_mut() {
-                let t = median((0..runs).map(|_| imp.run(count)).collect());
-                let rate = count as f64 / t.as_secs_f64();
-                let mbs = rate * size as f64 / 1e6;
-                println!(
-                    "{transport:<10} {name:<8} {size:>8} {count:>10} {rate:>14.0} {mbs:>10.1}"
-                );
+                // ACTORMQ_BENCH_ONLY=actormq (or libzmq) runs one side only, for profiling
+                let only = std::env::var("ACTORMQ_BENCH_ONLY").ok();
+                impls.retain(|(name, _)| only.as_deref().is_none_or(|o| o == *name));
+                for (name, imp) in impls.iter_mut() {
+                    let t = median((0..runs).map(|_| imp.run(count)).collect());
+                    let rate = count as f64 / t.as_secs_f64();
+                    let mbs = rate * size as f64 / 1e6;
+                    println!(
+                        "{transport:<12} {pattern:<8} {name:<8} {size:>8} {count:>10} {rate:>14.0} {mbs:>10.1}"
+                    );
+                }
             }
         }
     }

@@ -1,5 +1,5 @@
-//! PUSH→PULL throughput over tcp, ipc and inproc (across threads, and within one actix
-//! System: `inproc-local`): actormq and libzmq in the same run, as a table.
+//! PUSH→PULL and PUB→SUB throughput over tcp, ipc and inproc (across threads, and PUSH within
+//! one actix System: `inproc-local`): actormq and libzmq in the same run, as a table.
 //!
 //! ```text
 //! cargo run --release --example throughput [-- RUNS [TRANSPORT...]]

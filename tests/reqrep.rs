@@ -342,3 +342,34 @@ fn exclusive_pair_talks_both_ways_and_refuses_a_third() {
         assert_eq!(a.recv().await.unwrap(), Multipart::from("still here"));
     });
 }
+
+/// With `busy_poll` a receive polls before it sleeps: round trips work over tcp and inproc, and
+/// a reply that comes long after the polling ended still wakes the requester.
+#[test]
+fn busy_polling_sockets_answer_and_still_sleep_when_nothing_comes() {
+    for ep in ["tcp://127.0.0.1:0", "inproc://busy-poll"] {
+        run(20, async move {
+            let opts = SocketOptions::default().busy_poll(Duration::from_micros(200));
+            let rep = Socket::with_options(SocketType::Rep, opts.clone()).unwrap();
+            let ep = rep.bind(ep).await.unwrap();
+            let req = Socket::with_options(SocketType::Req, opts).unwrap();
+            req.connect(&ep).await.unwrap();
+            let server = rep.clone();
+            actix::spawn(async move {
+                for i in 0.. {
+                    let Ok(m) = server.recv().await else { return };
+                    if i == 3 {
+                        // long after the requester stopped polling
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    server.send(m).await.unwrap();
+                }
+            });
+            for i in 0..100u32 {
+                req.send(i.to_string()).await.unwrap();
+                let reply = req.recv().await.unwrap();
+                assert_eq!(text(&reply.frames()[0]), i.to_string());
+            }
+        });
+    }
+}

@@ -103,6 +103,11 @@ pub struct SocketOptions {
     /// matching subscriber has room, so nothing is lost to a slow subscriber, and a stalled
     /// one stalls the publisher.
     pub xpub_nodrop: bool,
+    /// How long a `recv` that finds nothing ready keeps its thread polling for a message
+    /// (the connections' sockets included) before it sleeps (ours; libzmq has none). A
+    /// wake-up from sleep costs tens of microseconds on many machines: polling trades CPU for
+    /// latency, as Linux's `SO_BUSY_POLL` does. Default zero: sleep at once.
+    pub busy_poll: Duration,
     /// PUB/XPUB: how many distinct subscriptions one subscriber may hold; further ones are
     /// ignored (logged once per peer) until it cancels some. Not in libzmq, which has no
     /// limit. Default 10 000.
@@ -166,6 +171,7 @@ impl Default for SocketOptions {
             router_handover: false,
             xpub_verbose: false,
             xpub_nodrop: false,
+            busy_poll: Duration::ZERO,
             max_subscriptions: actormq_patterns::DEFAULT_MAX_SUBSCRIPTIONS,
             max_subscription_bytes: actormq_patterns::DEFAULT_MAX_SUBSCRIPTION_BYTES,
             heartbeat_ivl: None,
@@ -216,6 +222,7 @@ setters! {
     router_handover: bool;
     xpub_verbose: bool;
     xpub_nodrop: bool;
+    busy_poll: Duration;
     max_subscriptions: usize;
     max_subscription_bytes: usize;
     heartbeat_ivl: Option<Duration>;
@@ -361,6 +368,12 @@ pub const OPTIONS: &[OptionDef] = &[
         unit: "bool",
         default: "false",
         description: "PUB/XPUB: wait at a subscriber's high-water mark instead of dropping",
+    },
+    OptionDef {
+        name: "busy_poll",
+        unit: "µs",
+        default: "0",
+        description: "how long a recv polls for a message before its thread sleeps",
     },
     OptionDef {
         name: "max_subscriptions",
@@ -522,6 +535,7 @@ impl SocketOptions {
                 "router_handover" => o.router_handover = flag(value)?,
                 "xpub_verbose" => o.xpub_verbose = flag(value)?,
                 "xpub_nodrop" => o.xpub_nodrop = flag(value)?,
+                "busy_poll" => o.busy_poll = Duration::from_micros(non_negative(value)?),
                 "max_subscriptions" => o.max_subscriptions = non_negative(value)? as usize,
                 "max_subscription_bytes" => {
                     o.max_subscription_bytes = non_negative(value)? as usize
@@ -592,6 +606,7 @@ impl SocketOptions {
             "router_handover" => self.router_handover.to_string(),
             "xpub_verbose" => self.xpub_verbose.to_string(),
             "xpub_nodrop" => self.xpub_nodrop.to_string(),
+            "busy_poll" => self.busy_poll.as_micros().to_string(),
             "max_subscriptions" => self.max_subscriptions.to_string(),
             "max_subscription_bytes" => self.max_subscription_bytes.to_string(),
             "heartbeat_ivl" => or(self.heartbeat_ivl, "0"),
@@ -746,6 +761,7 @@ mod tests {
             "handshake_ivl" => "1500",
             "req_relaxed" | "req_correlate" | "router_mandatory" | "router_handover"
             | "xpub_verbose" | "xpub_nodrop" => "true",
+            "busy_poll" => "50",
             "max_subscriptions" => "50",
             "max_subscription_bytes" => "4096",
             "heartbeat_ivl" => "1000",
@@ -801,6 +817,7 @@ mod tests {
             router_handover,
             xpub_verbose,
             xpub_nodrop,
+            busy_poll,
             max_subscriptions,
             max_subscription_bytes,
             heartbeat_ivl,
@@ -833,12 +850,13 @@ mod tests {
         assert_ne!(router_handover, defaults.router_handover);
         assert_ne!(xpub_verbose, defaults.xpub_verbose);
         assert_ne!(xpub_nodrop, defaults.xpub_nodrop);
+        assert_ne!(busy_poll, defaults.busy_poll);
         assert_ne!(max_subscriptions, defaults.max_subscriptions);
         assert_ne!(max_subscription_bytes, defaults.max_subscription_bytes);
         assert_ne!(heartbeat_ivl, defaults.heartbeat_ivl);
         assert_ne!(heartbeat_timeout, defaults.heartbeat_timeout);
         assert_ne!(heartbeat_ttl, defaults.heartbeat_ttl);
-        assert_eq!(OPTIONS.len(), 22, "one table entry per field");
+        assert_eq!(OPTIONS.len(), 23, "one table entry per field");
         let keys = crate::security::CurveKeyPair::generate();
         let mut sec = SocketOptions::default();
         for (name, value) in [

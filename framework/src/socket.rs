@@ -290,6 +290,7 @@ impl Socket {
     /// Receives the next message, waiting for one. Errors once the socket is closed and drained.
     pub async fn recv(&self) -> Result<Multipart> {
         self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
+        let poll_until = self.poll_until();
         loop {
             if let Some(msg) = self.try_recv_now() {
                 return Ok(msg);
@@ -297,6 +298,23 @@ impl Socket {
             if self.inner.shared.recv.is_closed() {
                 return Err(self.closed());
             }
+            self.wait_ready(poll_until).await;
+        }
+    }
+
+    /// Until when a receive that found nothing keeps polling (`busy_poll`), if at all.
+    fn poll_until(&self) -> Option<std::time::Instant> {
+        let spin = self.inner.info.options.busy_poll;
+        (!spin.is_zero()).then(|| std::time::Instant::now() + spin)
+    }
+
+    /// Waits until a message may be ready (or the socket closed): before `poll_until`, only
+    /// yields (the runtime polls its sockets without sleeping, then runs us again); after it,
+    /// sleeps until woken.
+    async fn wait_ready(&self, poll_until: Option<std::time::Instant>) {
+        if poll_until.is_some_and(|t| std::time::Instant::now() < t) {
+            tokio::task::yield_now().await;
+        } else {
             self.inner.shared.recv.wait().await;
         }
     }
@@ -342,6 +360,7 @@ impl Socket {
     /// in Z85).
     pub async fn recv_from_peer(&self) -> Result<(Multipart, PeerLabel)> {
         self.inner.turn.check_recv().map_err(|r| self.refused(r))?;
+        let poll_until = self.poll_until();
         loop {
             if let Some((peer, msg)) = self.try_recv_now_from() {
                 let addresses = self
@@ -359,7 +378,7 @@ impl Socket {
             if self.inner.shared.recv.is_closed() {
                 return Err(self.closed());
             }
-            self.inner.shared.recv.wait().await;
+            self.wait_ready(poll_until).await;
         }
     }
 

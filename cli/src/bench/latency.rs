@@ -76,9 +76,10 @@ pub async fn both(
     transport: Transport,
     size: usize,
     count: u64,
+    base: SocketOptions,
     security: &Security,
 ) -> Result<Row, String> {
-    let (server, client) = security.options(SocketOptions::default());
+    let (server, client) = security.options(base);
     let (tx, rx) = mpsc::channel();
     let (ep_wanted, _socket_file) = transport.endpoint();
     reset_peak_rss();
@@ -123,11 +124,12 @@ pub async fn one_side(
     role: LatencyRole,
     size: usize,
     count: u64,
+    base: SocketOptions,
     security: &Security,
 ) -> Result<Row, String> {
     reset_peak_rss();
     let serving = role == LatencyRole::Replier;
-    let opts = security.one_side(SocketOptions::default(), serving)?;
+    let opts = security.one_side(base, serving)?;
     match role {
         LatencyRole::Requester => {
             let req = Socket::with_options(SocketType::Req, opts).map_err(err)?;

@@ -8,6 +8,7 @@
 
 mod latency;
 mod plot;
+mod queue;
 mod report;
 mod throughput;
 
@@ -57,6 +58,13 @@ pub enum Kind {
         #[arg(long, default_value_t = 10_000)]
         count: u64,
     },
+    /// Memory: bytes of RSS per queued message, in a PUSH socket's queue with no peer, and
+    /// toward a peer that does not read.
+    #[command(after_help = "Example:\n  actormq bench queue --size 16 --count 1000000")]
+    Queue {
+        #[command(flatten)]
+        args: QueueArgs,
+    },
     /// Throughput and latency at each size, both sides in this process, as one table (and one
     /// chart with --plot).
     #[command(after_help = "Example:\n  \
@@ -83,6 +91,21 @@ pub enum Kind {
     },
 }
 
+/// How `bench queue` measures.
+#[derive(clap::Args, Debug)]
+pub struct QueueArgs {
+    /// Payload bytes per message.
+    #[arg(long, default_value_t = 16)]
+    size: usize,
+    /// Messages to queue (the sender's `sndhwm`).
+    #[arg(long, default_value_t = 1_000_000)]
+    count: u64,
+    /// Measure one case only, in this process (without: each case in a fresh process of its
+    /// own, so that memory one freed cannot hide what the other costs).
+    #[arg(long, value_enum)]
+    case: Option<queue::Case>,
+}
+
 /// What the throughput and latency measurements share.
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("one_side").args(["bind", "connect"])))]
@@ -105,11 +128,20 @@ pub struct Common {
     /// Run only this side, connected to this endpoint.
     #[arg(long)]
     connect: Option<String>,
+    /// Microseconds a receive polls before its thread sleeps (the `busy_poll` option): lower
+    /// latency for more CPU.
+    #[arg(long, value_name = "US", default_value_t = 0)]
+    busy_poll: u64,
     #[command(flatten)]
     security: Security,
 }
 
 impl Common {
+    /// The options both sides start from.
+    fn base(&self) -> SocketOptions {
+        SocketOptions::default().busy_poll(std::time::Duration::from_micros(self.busy_poll))
+    }
+
     fn sizes(&self) -> Vec<usize> {
         self.sizes.clone().unwrap_or_else(|| vec![self.size])
     }
@@ -361,6 +393,7 @@ fn sweep_count(size: usize) -> u64 {
 /// Runs a benchmark and prints its table and closing lines.
 pub async fn run(kind: Kind) -> Result<(), String> {
     let (rows, plot) = match kind {
+        Kind::Queue { args } => return queue::run(args.size, args.count, args.case).await,
         Kind::Throughput {
             common,
             pattern,
@@ -413,15 +446,24 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                     } else {
                         LatencyRole::Requester
                     });
-                    let row = latency::one_side(&side, role, common.size, count, &common.security)
-                        .await?;
+                    let row = latency::one_side(
+                        &side,
+                        role,
+                        common.size,
+                        count,
+                        common.base(),
+                        &common.security,
+                    )
+                    .await?;
                     vec![row]
                 }
                 None => {
                     let mut rows = Vec::new();
                     for size in common.sizes() {
+                        let base = common.base();
                         rows.push(
-                            latency::both(common.transport, size, count, &common.security).await?,
+                            latency::both(common.transport, size, count, base, &common.security)
+                                .await?,
                         );
                     }
                     rows
@@ -447,7 +489,8 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                 };
                 rows.push(both.run(&security).await?);
                 let trips = count.unwrap_or(10_000);
-                rows.push(latency::both(transport, size, trips, &security).await?);
+                let base = SocketOptions::default();
+                rows.push(latency::both(transport, size, trips, base, &security).await?);
             }
             (rows, plot)
         }

@@ -317,7 +317,7 @@ impl Driver<'_> {
             let idle = {
                 let mut taken = self.taken.borrow_mut();
                 if taken.is_empty() {
-                    let (batch, before) = out.take_all();
+                    let (batch, before) = out.take_batch();
                     if before >= sndhwm {
                         self.runner.socket.writable.do_send(PeerWritable);
                     }

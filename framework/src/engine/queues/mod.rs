@@ -10,8 +10,10 @@
 //!  application ◀──RecvQueue── socket actor ◀──PeerIn─── connection ◀── wire
 //! ```
 //!
-//! Files, each using only those above it: `lock`, `peer_in`, `peer_out`, `send`, `recv`.
+//! Files, each using only those above it: `lock`, `compact`, `peer_in`, `peer_out`, `send`,
+//! `recv`.
 
+pub(crate) mod compact;
 pub(crate) mod lock;
 pub(crate) mod peer_in;
 pub(crate) mod peer_out;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use actormq_transports::{Multipart, Outbox};
 use tokio::sync::Notify;
 
+use crate::engine::queues::compact::{Compactor, COMPACT_FROM, TAKE_MAX};
 use crate::engine::queues::lock::lock;
 
 /// Socket actor → one connection's writer; or, once a message-level link started, straight
@@ -24,6 +25,8 @@ pub(crate) struct PeerOut {
     closed: AtomicBool,
     /// The started message-level link's outbox: every batch goes there, not to the queue.
     direct: OnceLock<Arc<dyn Outbox>>,
+    /// Keeps the small frames of a deep queue in shared chunks (used under `queue`'s lock).
+    compactor: Mutex<Compactor>,
 }
 
 impl PeerOut {
@@ -34,6 +37,7 @@ impl PeerOut {
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             direct: OnceLock::new(),
+            compactor: Mutex::default(),
         }
     }
 
@@ -73,7 +77,7 @@ impl PeerOut {
             outbox.send(&mut batch, n);
             return;
         }
-        q.extend(items);
+        self.append(&mut q, items);
         // the mirror of the length is written under the lock, so it never disagrees with it
         self.len.store(q.len(), Ordering::Release);
         let any = !q.is_empty();
@@ -93,7 +97,7 @@ impl PeerOut {
             return;
         }
         let n = hwm.saturating_sub(q.len()).min(batch.len());
-        q.extend(batch.drain(..n));
+        self.append(&mut q, batch.drain(..n));
         self.len.store(q.len(), Ordering::Release);
         drop(q);
         if n > 0 {
@@ -101,12 +105,32 @@ impl PeerOut {
         }
     }
 
-    /// Takes everything queued; returns it with the queue length before.
-    pub(crate) fn take_all(&self) -> (VecDeque<Multipart>, usize) {
+    /// Appends to the locked queue, compacting what joins a deep one.
+    fn append(&self, q: &mut VecDeque<Multipart>, items: impl IntoIterator<Item = Multipart>) {
+        let mut items = items.into_iter();
+        if q.len() + items.size_hint().1.unwrap_or(usize::MAX) < COMPACT_FROM {
+            q.extend(items);
+            return;
+        }
+        let mut compactor = lock(&self.compactor);
+        for mut msg in items.by_ref() {
+            compactor.joining(q.len(), &mut msg);
+            q.push_back(msg);
+        }
+    }
+
+    /// Takes what is queued for the writer: all of it, or from a deep queue the oldest
+    /// [`TAKE_MAX`], so that what the writer holds beyond the high-water mark stays small;
+    /// returns it with the queue length before.
+    pub(crate) fn take_batch(&self) -> (VecDeque<Multipart>, usize) {
         let mut q = lock(&self.queue);
-        let batch = std::mem::take(&mut *q);
-        self.len.store(0, Ordering::Release);
-        let before = batch.len();
+        let before = q.len();
+        let batch = if before <= TAKE_MAX {
+            std::mem::take(&mut *q)
+        } else {
+            q.drain(..TAKE_MAX).collect()
+        };
+        self.len.store(q.len(), Ordering::Release);
         (batch, before)
     }
 

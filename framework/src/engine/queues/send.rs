@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use actormq_transports::Multipart;
 use tokio::sync::Notify;
 
+use crate::engine::queues::compact::{Compactor, TAKE_MAX};
 use crate::engine::queues::lock::lock;
 
 #[derive(Default)]
@@ -14,6 +15,8 @@ struct SendInner {
     queue: VecDeque<Multipart>,
     /// Messages the socket actor took and has not routed yet; they count against the cap.
     taken: usize,
+    /// Keeps the small frames of a deep queue in shared chunks.
+    compactor: Compactor,
 }
 
 /// Application → socket actor: the socket's send queue, `sndhwm` deep.
@@ -49,7 +52,7 @@ impl SendQueue {
         }
     }
 
-    pub(crate) fn try_push(&self, msg: Multipart) -> Pushed {
+    pub(crate) fn try_push(&self, mut msg: Multipart) -> Pushed {
         let mut inner = lock(&self.inner);
         if self.closed.load(Ordering::Acquire) {
             return Pushed::Closed;
@@ -57,6 +60,8 @@ impl SendQueue {
         if inner.queue.len() + inner.taken >= self.cap {
             return Pushed::Full(msg);
         }
+        let queued = inner.queue.len();
+        inner.compactor.joining(queued, &mut msg);
         inner.queue.push_back(msg);
         drop(inner);
         Pushed::Queued {
@@ -87,10 +92,15 @@ impl SendQueue {
         notified.await;
     }
 
-    /// Takes every queued message for routing.
+    /// Takes the queued messages for routing: all of them, or from a deep queue the oldest
+    /// [`TAKE_MAX`] (so that routing never holds a second copy of a deep queue's buffer).
     pub(crate) fn take_all(&self) -> VecDeque<Multipart> {
         let mut inner = lock(&self.inner);
-        let batch = std::mem::take(&mut inner.queue);
+        let batch = if inner.queue.len() <= TAKE_MAX {
+            std::mem::take(&mut inner.queue)
+        } else {
+            inner.queue.drain(..TAKE_MAX).collect()
+        };
         inner.taken = batch.len();
         batch
     }
@@ -100,9 +110,16 @@ impl SendQueue {
         let mut inner = lock(&self.inner);
         let freed = inner.taken > rest.len();
         inner.taken = 0;
-        // `rest` keeps the batch's buffer: reusing it spares the queue regrowing every batch
-        rest.append(&mut inner.queue);
-        inner.queue = rest;
+        if rest.len() >= inner.queue.len() {
+            // `rest` keeps the batch's buffer: reusing it spares the queue regrowing every batch
+            rest.append(&mut inner.queue);
+            inner.queue = rest;
+        } else {
+            // a deep queue keeps its own buffer: the few left go back in front of it
+            while let Some(msg) = rest.pop_back() {
+                inner.queue.push_front(msg);
+            }
+        }
         drop(inner);
         if freed {
             self.space.notify_waiters();

@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::engine::messages::PeerWritable;
 use crate::engine::messages::{Flush, SendNow, Subscribe};
+use crate::engine::queues::compact::TAKE_MAX;
 use crate::engine::socket::{PeerEntry, SocketActor};
 use crate::Error;
 
@@ -39,13 +40,20 @@ fn snapshot(peers: &mut FxHashMap<PeerId, PeerEntry>) {
 impl SocketActor {
     /// Routes what the application queued, as far as the peers have room.
     pub(super) fn route_pending(&mut self, ctx: &mut Context<Self>) {
-        let mut batch = self.shared.send.take_all();
         let hwm = self.info.options.sndhwm;
-        let waiting = match self.route_whole(&mut batch, hwm) {
-            Some(waiting) => waiting,
-            None => self.route_each(&mut batch, hwm),
+        let waiting = loop {
+            let mut batch = self.shared.send.take_all();
+            let whole = batch.len() == TAKE_MAX;
+            let waiting = match self.route_whole(&mut batch, hwm) {
+                Some(waiting) => waiting,
+                None => self.route_each(&mut batch, hwm),
+            };
+            self.shared.send.give_back(batch);
+            // a deep queue is taken a part at a time: go on while the peers take it
+            if waiting || !whole {
+                break waiting;
+            }
         };
-        self.shared.send.give_back(batch);
         if waiting {
             // Ask every peer found full to say when it has room; one may have room already (an
             // in-process peer drained while we routed): then route again at once.
