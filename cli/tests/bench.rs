@@ -314,3 +314,19 @@ fn a_sweep_is_drawn_as_a_chart() {
     );
     assert!(!out.status.success());
 }
+
+#[test]
+fn bench_queue_reports_bytes_per_queued_message_for_both_cases() {
+    let out = run_with(&["bench", "queue", "--count", "50000"], "");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for case in ["no-peer", "stalled"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("queue: ") && l.ends_with(case))
+            .unwrap_or_else(|| panic!("no {case} line: {text}"));
+        let per = closing(line, "queue: ")[0];
+        // the payload alone is 16 bytes; what it costs beyond that is what the bench shows
+        assert!(per > 16.0, "{line}");
+    }
+}

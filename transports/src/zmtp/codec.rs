@@ -24,6 +24,12 @@ const RESERVE_AHEAD: usize = 64 * 1024;
 /// Frames smaller than this are copied out of the read buffer; larger ones are shared with it.
 const COPY_BELOW: usize = 1024;
 
+/// Small frames are copied into shared chunks of this many bytes, one after the other: one
+/// allocation per chunk rather than per frame. A chunk is freed when no frame in it is left, so
+/// a small frame kept for long keeps at most this much alive (libzmq's received messages share
+/// its read buffer likewise).
+const SMALL_CHUNK: usize = 16 * 1024;
+
 /// What the decoder produces: a whole message or a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inbound {
@@ -45,6 +51,8 @@ pub struct Decoder {
     max_command_size: u64,
     frames: Multipart,
     msg_size: u64,
+    /// Where small frames are copied to (see [`SMALL_CHUNK`]).
+    small: BytesMut,
 }
 
 impl Decoder {
@@ -58,6 +66,7 @@ impl Decoder {
             max_command_size: MAX_COMMAND_SIZE,
             frames: Multipart::new(),
             msg_size: 0,
+            small: BytesMut::new(),
         }
     }
 
@@ -151,10 +160,13 @@ impl Decoder {
             buf.advance(header);
             let body = if size < COPY_BELOW {
                 // A small frame is copied out, so that it does not keep the whole read buffer
-                // alive while it waits in a queue.
-                let body = Bytes::copy_from_slice(&buf[..size]);
+                // alive while it waits in a queue: into the current chunk.
+                if self.small.capacity() - self.small.len() < size {
+                    self.small = BytesMut::with_capacity(SMALL_CHUNK);
+                }
+                self.small.extend_from_slice(&buf[..size]);
                 buf.advance(size);
-                body
+                self.small.split().freeze()
             } else {
                 buf.split_to(size).freeze()
             };

@@ -127,7 +127,10 @@ impl RecvQueue {
         q.bytes = q.bytes.saturating_sub(cost(&msg.1));
         let (left, bytes) = (q.queue.len(), q.bytes);
         drop(q);
-        let pump = !self.half_full(left, bytes) && self.backlog.swap(false, Ordering::AcqRel);
+        // a load first: the common case (no backlog) needs no read-modify-write
+        let pump = !self.half_full(left, bytes)
+            && self.backlog.load(Ordering::Acquire)
+            && self.backlog.swap(false, Ordering::AcqRel);
         Some((msg, pump))
     }
 
