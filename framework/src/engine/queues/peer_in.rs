@@ -150,8 +150,7 @@ impl PeerIn {
         hwm: usize,
         wake_sender: bool,
     ) {
-        let full = |(len, bytes): (usize, usize)| len >= hwm || bytes >= self.rcvhwm_bytes;
-        if full(before) && !full(after) {
+        if !self.low(before, hwm) && self.low(after, hwm) {
             self.space.notify_one();
         }
         if wake_sender {
@@ -168,6 +167,13 @@ impl PeerIn {
     /// What the queued messages count for against `rcvhwm_bytes` (see [`cost`]).
     pub(crate) fn bytes(&self) -> usize {
         self.bytes.load(Ordering::Acquire)
+    }
+
+    /// Whether (messages, bytes) is at most half of `hwm` and of `rcvhwm_bytes`: where a
+    /// paused reader resumes (not at the mark itself, so that it resumes with room for many
+    /// messages rather than stopping again after every read).
+    fn low(&self, (len, bytes): (usize, usize), hwm: usize) -> bool {
+        len <= hwm / 2 && bytes <= self.rcvhwm_bytes / 2
     }
 
     /// Whether a reader must pause: `hwm` messages, or `rcvhwm_bytes` bytes, are queued.
@@ -238,13 +244,15 @@ impl PeerIn {
         moved
     }
 
-    /// Waits until the queue is below `hwm` messages and `rcvhwm_bytes` bytes.
+    /// Waits until the queue has drained to half of `hwm` messages and of `rcvhwm_bytes`
+    /// bytes (a reader paused at the mark resumes there).
     pub(crate) async fn wait_below(&self, hwm: usize) {
-        while self.is_full(hwm) {
+        let now = || (self.len(), self.bytes());
+        while !self.low(now(), hwm) {
             let notified = self.space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if !self.is_full(hwm) {
+            if self.low(now(), hwm) {
                 return;
             }
             notified.await;
