@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use actormq::{Socket, SocketOptions, SocketType};
 use common::*;
@@ -149,7 +150,7 @@ fn a_pub_counts_what_it_drops_for_a_subscriber_that_does_not_read() {
                 .await
                 .unwrap();
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let mut received = 0u64;
         while let Some(m) = recv_within(&sub, 200).await {
             if m.frames()[0] == "n" {
@@ -200,7 +201,7 @@ fn nodrop_publisher_waits_for_a_slow_subscriber_and_loses_nothing() {
                         next += 1;
                         if next % 5000 == 0 {
                             // stall for a while: the publisher must wait, not drop
-                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                            tokio::time::sleep(Duration::from_millis(200)).await;
                         }
                     }
                     next
@@ -222,6 +223,101 @@ fn nodrop_publisher_waits_for_a_slow_subscriber_and_loses_nothing() {
             assert!(would_block > 0, "the publisher never had to wait");
             assert_eq!(publisher.undelivered(), 0, "nothing may be dropped");
             assert!(recv_within(&idle, 50).await.is_none());
+        });
+    }
+}
+
+/// A SUB that takes its one publisher's messages through the inlet drops what it no longer
+/// subscribes to, however much of it waits: what it still wants, queued behind, arrives.
+#[test]
+fn a_sub_finds_what_it_wants_behind_many_messages_it_dropped() {
+    for ep in ["tcp://127.0.0.1:0", "inproc://filtered-inlet"] {
+        run(20, async move {
+            let publisher = Socket::new(SocketType::Pub).unwrap();
+            let ep = publisher.bind(ep).await.unwrap();
+            let sub = Socket::new(SocketType::Sub).unwrap();
+            sub.connect(&ep).await.unwrap();
+            sub.subscribe("a").await.unwrap();
+            sub.subscribe("b").await.unwrap();
+            sync_subscription(&publisher, &sub, "a").await;
+            while recv_within(&sub, 50).await.is_some() {}
+            // the subscriber does not read while 500 "b" and then one "a" arrive
+            for i in 0..500 {
+                publisher
+                    .send(["b".to_string(), i.to_string()])
+                    .await
+                    .unwrap();
+            }
+            publisher.send(["a", "wanted"]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            sub.unsubscribe("b").await.unwrap();
+            let mut dropped_b = 0;
+            loop {
+                let m = recv_within(&sub, 3000)
+                    .await
+                    .expect("the `a` behind the dropped `b`s never came");
+                if m.frames()[0] == "a" {
+                    assert_eq!(m.frames()[1], "wanted");
+                    break;
+                }
+                dropped_b += 1;
+            }
+            assert!(dropped_b < 500, "every `b` was delivered after the cancel");
+        });
+    }
+}
+
+/// Under `xpub_nodrop` a publisher held up by a full subscriber goes on when that subscriber
+/// leaves, or cancels the subscription that held it up.
+#[test]
+fn a_nodrop_publisher_goes_on_when_the_full_subscriber_leaves_or_cancels() {
+    for leave in [true, false] {
+        run(30, async move {
+            let opts = SocketOptions::default().sndhwm(10).xpub_nodrop(true);
+            let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
+            let ep = publisher.bind("tcp://127.0.0.1:0").await.unwrap();
+            let small = SocketOptions::default().rcvhwm(10);
+            let stalled = Socket::with_options(SocketType::Sub, small.clone()).unwrap();
+            let reader = Socket::with_options(SocketType::Sub, small).unwrap();
+            for s in [&stalled, &reader] {
+                s.connect(&ep).await.unwrap();
+                s.subscribe("t").await.unwrap();
+                sync_subscription(&publisher, s, "t").await;
+            }
+            let counting = reader.clone();
+            let got = actix::spawn(async move {
+                let mut n = 0u32;
+                while let Some(m) = recv_within(&counting, 3000).await {
+                    if m.frames()[1] == "last" {
+                        return n;
+                    }
+                    n += 1;
+                }
+                n
+            });
+            // publish until the stalled subscriber holds everything up
+            let mut blocked = false;
+            for _ in 0..1_000_000 {
+                if publisher.try_send(["t", "x"]).is_err() {
+                    blocked = true;
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            assert!(
+                blocked,
+                "the stalled subscriber never held the publisher up"
+            );
+            if leave {
+                stalled.close().await;
+            } else {
+                stalled.unsubscribe("t").await.unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(5), publisher.send(["t", "last"]))
+                .await
+                .expect("the publisher stayed held up")
+                .unwrap();
+            assert!(got.await.unwrap() > 0);
         });
     }
 }

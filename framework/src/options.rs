@@ -99,9 +99,10 @@ pub struct SocketOptions {
     /// XPUB: show every subscription, not only the first per topic (`ZMQ_XPUB_VERBOSE`).
     pub xpub_verbose: bool,
     /// PUB/XPUB: at a matching subscriber's high-water mark, wait instead of dropping
-    /// (`ZMQ_XPUB_NODROP`): `send` waits (and `try_send` answers `WouldBlock`) until every
-    /// matching subscriber has room, so nothing is lost to a slow subscriber, and a stalled
-    /// one stalls the publisher.
+    /// (`ZMQ_XPUB_NODROP`): a message stays at the head of the send queue until every
+    /// subscriber it matches has room, and those behind it wait too; once the send queue holds
+    /// `sndhwm`, `send` waits and `try_send` answers `WouldBlock`. Nothing is lost to a slow
+    /// subscriber, and a stalled one stalls the publisher (until it leaves or cancels).
     pub xpub_nodrop: bool,
     /// How long a `recv` that finds nothing ready keeps its thread polling for a message
     /// (the connections' sockets included) before it sleeps (ours; libzmq has none). A

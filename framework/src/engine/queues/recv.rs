@@ -100,16 +100,31 @@ impl RecvQueue {
         if room == 0 || budget == 0 {
             return true;
         }
-        let ready = &mut *q;
-        let before = ready.queue.len();
+        let before = q.queue.len();
         let filter = filter.map(|f| f.read());
-        inq.pop_within(room, budget, hwm, |msg| {
-            let topic = msg.first().map_or(&[][..], |f| &f[..]);
-            if filter.as_ref().is_none_or(|f| f.matches(topic)) {
-                ready.bytes = ready.bytes.saturating_add(cost(&msg));
-                ready.queue.push_back((id, msg));
+        // Filtered-out messages make no room: go on taking until the room is filled, the byte
+        // budget is spent, or the peer has nothing more (so that messages the filter keeps are
+        // never left behind ones it drops, with nobody to ask for them).
+        loop {
+            let ready = &mut *q;
+            let (want, budget) = (
+                RECV_BATCH.saturating_sub(ready.queue.len()),
+                self.max_bytes.saturating_sub(ready.bytes),
+            );
+            if want == 0 || budget == 0 {
+                break;
             }
-        });
+            let moved = inq.pop_within(want, budget, hwm, |msg| {
+                let topic = msg.first().map_or(&[][..], |f| &f[..]);
+                if filter.as_ref().is_none_or(|f| f.matches(topic)) {
+                    ready.bytes = ready.bytes.saturating_add(cost(&msg));
+                    ready.queue.push_back((id, msg));
+                }
+            });
+            if moved == 0 || filter.is_none() {
+                break;
+            }
+        }
         drop(filter);
         let added = q.queue.len() - before;
         let full = added >= room || q.bytes >= self.max_bytes;

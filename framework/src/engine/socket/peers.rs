@@ -165,8 +165,9 @@ impl Handler<PeerUp> for SocketActor {
 
 impl Handler<PeerGone> for SocketActor {
     type Result = ();
-    fn handle(&mut self, msg: PeerGone, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: PeerGone, ctx: &mut Self::Context) {
         self.remove_peer(msg.id);
+        self.reroute_waiting(ctx);
     }
 }
 
@@ -175,6 +176,7 @@ impl Handler<ConnectionEnded> for SocketActor {
     fn handle(&mut self, msg: ConnectionEnded, ctx: &mut Self::Context) {
         self.conns.remove(&msg.id);
         self.remove_peer(msg.id);
+        self.reroute_waiting(ctx);
         if self.aborting {
             self.finish(ctx);
         } else {

@@ -174,16 +174,27 @@ impl SocketActor {
     }
 }
 
+impl SocketActor {
+    /// Pumps, then, where what arrived changes where messages go (PUB/XPUB: a cancel), routes
+    /// again what waits to be sent.
+    fn pump_and_reroute(&mut self, ctx: &mut Context<Self>) {
+        self.pump();
+        if self.pattern.applies_inbound() {
+            self.reroute_waiting(ctx);
+        }
+    }
+}
+
 impl Handler<Pump> for SocketActor {
     type Result = ();
-    fn handle(&mut self, _: Pump, _ctx: &mut Self::Context) {
-        self.pump();
+    fn handle(&mut self, _: Pump, ctx: &mut Self::Context) {
+        self.pump_and_reroute(ctx);
     }
 }
 
 impl Handler<PeerReadable> for SocketActor {
     type Result = ();
-    fn handle(&mut self, _: PeerReadable, _ctx: &mut Self::Context) {
-        self.pump();
+    fn handle(&mut self, _: PeerReadable, ctx: &mut Self::Context) {
+        self.pump_and_reroute(ctx);
     }
 }

@@ -41,6 +41,10 @@ impl SocketActor {
     /// Routes what the application queued, as far as the peers have room.
     pub(super) fn route_pending(&mut self, ctx: &mut Context<Self>) {
         let hwm = self.info.options.sndhwm;
+        // a deep queue is taken a part at a time: as many parts as it held when this began,
+        // then the rest in a later turn, so that an application sending as fast as we route
+        // cannot keep the actor here
+        let mut passes = self.shared.send.len().div_ceil(TAKE_MAX).max(1);
         let waiting = loop {
             let mut batch = self.shared.send.take_all();
             let whole = batch.len() == TAKE_MAX;
@@ -49,9 +53,13 @@ impl SocketActor {
                 None => self.route_each(&mut batch, hwm),
             };
             self.shared.send.give_back(batch);
-            // a deep queue is taken a part at a time: go on while the peers take it
+            passes -= 1;
             if waiting || !whole {
                 break waiting;
+            }
+            if passes == 0 {
+                ctx.notify(PeerWritable);
+                break false;
             }
         };
         if waiting {
@@ -67,6 +75,15 @@ impl SocketActor {
             }
         }
         self.try_finish(ctx);
+    }
+
+    /// Routes again what waits in the send queue, after something other than room may have
+    /// freed it: a peer left, or a subscriber cancelled (a message waiting for a full
+    /// subscriber under `xpub_nodrop` no longer has to).
+    pub(super) fn reroute_waiting(&mut self, ctx: &mut Context<Self>) {
+        if !self.shared.send.is_empty() && !self.aborting {
+            self.route_pending(ctx);
+        }
     }
 
     /// When every message goes to one peer (see [`Pattern::sole_route`]), moves the batch to it
