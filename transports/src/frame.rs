@@ -28,6 +28,7 @@ pub struct Multipart(SmallVec<[Frame; INLINE_FRAMES]>);
 
 impl Multipart {
     /// An empty message (no frames yet).
+    #[inline]
     pub fn new() -> Self {
         Self(SmallVec::new())
     }
@@ -57,6 +58,7 @@ impl Multipart {
     }
 
     /// The frames, in order.
+    #[inline]
     pub fn frames(&self) -> &[Frame] {
         &self.0
     }
@@ -75,26 +77,31 @@ impl Multipart {
     }
 
     /// The first frame (the topic of a PUB/SUB message), if any.
+    #[inline]
     pub fn first(&self) -> Option<&Frame> {
         self.0.first()
     }
 
     /// Number of frames.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether the message has no frame.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// Total payload bytes over all frames.
+    #[inline]
     pub fn byte_len(&self) -> usize {
         self.0.iter().map(Bytes::len).sum()
     }
 
     /// Iterates over the frames.
+    #[inline]
     pub fn iter(&self) -> std::slice::Iter<'_, Frame> {
         self.0.iter()
     }
@@ -112,6 +119,7 @@ impl From<Vec<Frame>> for Multipart {
 }
 
 impl From<Frame> for Multipart {
+    #[inline]
     fn from(frame: Frame) -> Self {
         Self(smallvec::smallvec![frame])
     }
@@ -130,6 +138,7 @@ impl From<String> for Multipart {
 }
 
 impl From<Vec<u8>> for Multipart {
+    #[inline]
     fn from(v: Vec<u8>) -> Self {
         Self::from(Bytes::from(v))
     }

@@ -316,12 +316,8 @@ impl Driver<'_> {
             self.with(|s| s.poll_transmit(&mut wbuf));
             let idle = {
                 let mut taken = self.taken.borrow_mut();
-                if taken.is_empty() {
-                    let (batch, before) = out.take_batch();
-                    if before >= sndhwm {
-                        self.runner.socket.writable.do_send(PeerWritable);
-                    }
-                    *taken = batch;
+                if taken.is_empty() && out.take_batch(&mut taken) >= sndhwm {
+                    self.runner.socket.writable.do_send(PeerWritable);
                 }
                 taken.is_empty()
             };

@@ -119,19 +119,21 @@ impl PeerOut {
         }
     }
 
-    /// Takes what is queued for the writer: all of it, or from a deep queue the oldest
-    /// [`TAKE_MAX`], so that what the writer holds beyond the high-water mark stays small;
-    /// returns it with the queue length before.
-    pub(crate) fn take_batch(&self) -> (VecDeque<Multipart>, usize) {
+    /// Takes what is queued for the writer into `into` (which must be empty): all of it, or
+    /// from a deep queue the oldest [`TAKE_MAX`], so that what the writer holds beyond the
+    /// high-water mark stays small; returns the queue length before. Taking it all swaps the
+    /// two buffers, so that neither regrows from nothing every batch.
+    pub(crate) fn take_batch(&self, into: &mut VecDeque<Multipart>) -> usize {
+        debug_assert!(into.is_empty());
         let mut q = lock(&self.queue);
         let before = q.len();
-        let batch = if before <= TAKE_MAX {
-            std::mem::take(&mut *q)
+        if before <= TAKE_MAX {
+            std::mem::swap(&mut *q, into);
         } else {
-            q.drain(..TAKE_MAX).collect()
-        };
+            into.extend(q.drain(..TAKE_MAX));
+        }
         self.len.store(q.len(), Ordering::Release);
-        (batch, before)
+        before
     }
 
     /// Puts messages a writer took but could not send back in front of the queue, oldest

@@ -17,6 +17,9 @@ struct SendInner {
     taken: usize,
     /// Keeps the small frames of a deep queue in shared chunks.
     compactor: Compactor,
+    /// The buffer of the last batch routed whole, empty, for the queue to carry on in (so
+    /// that neither regrows from nothing every batch).
+    spare: VecDeque<Multipart>,
 }
 
 /// Application → socket actor: the socket's send queue, `sndhwm` deep.
@@ -97,7 +100,8 @@ impl SendQueue {
     pub(crate) fn take_all(&self) -> VecDeque<Multipart> {
         let mut inner = lock(&self.inner);
         let batch = if inner.queue.len() <= TAKE_MAX {
-            std::mem::take(&mut inner.queue)
+            let spare = std::mem::take(&mut inner.spare);
+            std::mem::replace(&mut inner.queue, spare)
         } else {
             inner.queue.drain(..TAKE_MAX).collect()
         };
@@ -110,8 +114,12 @@ impl SendQueue {
         let mut inner = lock(&self.inner);
         let freed = inner.taken > rest.len();
         inner.taken = 0;
-        if rest.len() >= inner.queue.len() {
-            // `rest` keeps the batch's buffer: reusing it spares the queue regrowing every batch
+        if rest.is_empty() {
+            // all routed: the batch's buffer is the spare for the next one
+            if rest.capacity() > inner.spare.capacity() {
+                inner.spare = rest;
+            }
+        } else if rest.len() >= inner.queue.len() {
             rest.append(&mut inner.queue);
             inner.queue = rest;
         } else {
