@@ -329,10 +329,12 @@ impl Socket {
         }
     }
 
+    #[inline]
     fn try_recv_now(&self) -> Option<Multipart> {
         self.try_recv_now_from().map(|(_, msg)| msg)
     }
 
+    #[inline]
     fn try_recv_now_from(&self) -> Option<(PeerId, Multipart)> {
         let shared = &self.inner.shared;
         let (item, pump) = shared.recv.try_pop().or_else(|| {

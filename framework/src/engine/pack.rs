@@ -21,6 +21,7 @@ use bytes::{Bytes, BytesMut};
 
 /// What a message counts for against `rcvhwm_bytes`: its bytes, plus
 /// [`crate::options::FRAME_OVERHEAD`] per frame.
+#[inline]
 pub(crate) fn cost(msg: &Multipart) -> usize {
     msg.byte_len()
         .saturating_add(msg.len().saturating_mul(crate::options::FRAME_OVERHEAD))

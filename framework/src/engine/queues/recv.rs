@@ -136,6 +136,7 @@ impl RecvQueue {
     }
 
     /// Pops a message; the flag says the socket actor should pump more.
+    #[inline]
     pub(crate) fn try_pop(&self) -> Option<((PeerId, Multipart), bool)> {
         let mut q = lock(&self.queue);
         let msg = q.queue.pop_front()?;
