@@ -13,7 +13,7 @@ use actormq::{
 use crate::Common;
 use actormq_cli::frames::Format;
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(crate) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -30,7 +30,11 @@ fn set_options(opts: &mut SocketOptions, options: &[String]) -> Result<(), Strin
 }
 
 /// A socket of `socket_type` with the command's linger and options.
-fn socket(socket_type: SocketType, common: &Common, xpub_verbose: bool) -> Result<Socket, String> {
+pub(crate) fn socket(
+    socket_type: SocketType,
+    common: &Common,
+    xpub_verbose: bool,
+) -> Result<Socket, String> {
     let mut opts = SocketOptions::default().xpub_verbose(xpub_verbose);
     opts.set("linger", &common.linger_ms.to_string())
         .map_err(err)?;
@@ -85,7 +89,7 @@ async fn attach_all(socket: &Socket, list: Vec<Attach>) -> Result<(), String> {
 
 /// Binds and connects as the command line says: `--bind`, `--connect`, then `--endpoints`
 /// (CZMQ notation, through the one parser).
-async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
+pub(crate) async fn attach(socket: &Socket, common: &Common) -> Result<(), String> {
     if common.bind.is_empty() && common.connect.is_empty() && common.endpoints.is_empty() {
         return Err("no endpoint: give --bind EP, --connect EP or --endpoints LIST".into());
     }

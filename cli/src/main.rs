@@ -5,6 +5,7 @@
 
 mod bench;
 mod commands;
+mod raw;
 mod security;
 
 use std::process::ExitCode;
@@ -132,6 +133,18 @@ enum Command {
         #[command(flatten)]
         common: Common,
         /// Answer every request with its own frames.
+        #[arg(long)]
+        echo: bool,
+    },
+    /// Plain TCP, no ZeroMQ (a STREAM socket): like `nc` with --connect; an echo server with
+    /// --bind --echo.
+    #[command(
+        after_help = "Examples:\n  printf 'hello\\n' | actormq stream --connect tcp://localhost:7000\n  actormq stream --bind tcp://*:7000 --echo --count 10\n\nWith --connect: each stdin line goes to the peer with its newline; what the peer sends\nis written to stdout unchanged; at the end of stdin our side is shut for writing, and the\ncommand exits 0 once the peer has closed too, or after --count N lines received.\nWith --bind --echo: every byte a client sends goes back to it; --count N exits after N\nclients have come and gone."
+    )]
+    Stream {
+        #[command(flatten)]
+        common: Common,
+        /// Serve: send every client's bytes back to it (with --bind).
         #[arg(long)]
         echo: bool,
     },
@@ -292,6 +305,10 @@ async fn run(command: Command) -> Result<Outcome, String> {
         Command::Rep { common, echo } => {
             let t = common.timeout_ms;
             bounded(t, commands::reply(common, echo)).await
+        }
+        Command::Stream { common, echo } => {
+            let t = common.timeout_ms;
+            bounded(t, raw::stream(common, echo)).await
         }
         Command::Proxy {
             frontend,

@@ -121,6 +121,8 @@ pub enum DisconnectReason {
     /// The peer's socket refused us, with its reason (inproc). "peer refused the connection:
     /// ...".
     PeerRefused(String),
+    /// The application closed the connection (a STREAM socket's `[id, ""]`).
+    ClosedByApplication,
     /// Any other reason, as text.
     Other(String),
 }
@@ -173,6 +175,7 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::PeerRefused(reason) => {
                 write!(f, "peer refused the connection: {reason}")
             }
+            DisconnectReason::ClosedByApplication => f.write_str("closed by the application"),
             DisconnectReason::Other(text) => f.write_str(text),
         }
     }

@@ -31,7 +31,7 @@ struct Inner {
     /// out of turn fails at once, without a round trip to the actor.
     turn: Turn,
     /// Sends go through the actor and report the pattern's refusal (ROUTER with
-    /// `router_mandatory`).
+    /// `router_mandatory`, STREAM).
     sync_send: bool,
     /// The socket sends datagrams (a PUB connected to a `udp://` endpoint): every message must
     /// fit in one.
@@ -116,7 +116,8 @@ impl Socket {
             .take_turn()
             .unwrap_or_else(|| Turn::new(socket_type, info.options.req_relaxed));
         let addr = SocketActor::new(info.clone(), shared.clone(), pattern).start();
-        let sync_send = socket_type == SocketType::Router && info.options.router_mandatory;
+        let sync_send = socket_type == SocketType::Stream
+            || socket_type == SocketType::Router && info.options.router_mandatory;
         Ok(Socket {
             inner: Arc::new(Inner {
                 addr,
@@ -137,6 +138,40 @@ impl Socket {
     /// The socket's options.
     pub fn options(&self) -> &SocketOptions {
         &self.inner.info.options
+    }
+
+    /// Why [`Socket::try_send`] and the sink are refused to a socket that sends through its
+    /// actor.
+    fn sync_only(&self) -> Error {
+        self.refused(match self.socket_type() {
+            SocketType::Stream => {
+                "STREAM sockets send with `send().await`, to learn whether the peer id is known"
+            }
+            _ => "with router_mandatory, send with `send().await` to learn the outcome",
+        })
+    }
+
+    /// Sends through the actor, which reports the pattern's refusal. A ROUTER with
+    /// `router_mandatory` reports a full peer as [`Error::WouldBlock`]; a STREAM socket waits
+    /// for room instead (asking again after 1 ms, doubling up to 50 ms), as libzmq's blocking
+    /// send does.
+    async fn send_now(&self, msg: Multipart) -> Result<()> {
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            let sent = self
+                .inner
+                .addr
+                .send(SendNow(msg.clone()))
+                .await
+                .map_err(|_| self.closed())?;
+            match sent {
+                Err(Error::WouldBlock(_)) if self.socket_type() == SocketType::Stream => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn closed(&self) -> Error {
@@ -183,6 +218,11 @@ impl Socket {
         let Ok(transport) = transport_for(endpoint) else {
             return Ok(false); // the actor answers "transport not available"
         };
+        if self.socket_type() == SocketType::Stream && transport.kind() != TransportKind::Stream {
+            return Err(self.refused(&format!(
+                "STREAM sockets speak raw bytes over byte-stream transports (tcp://, ipc://), not {endpoint}"
+            )));
+        }
         if transport.kind() != TransportKind::Datagram {
             return Ok(false);
         }
@@ -243,12 +283,7 @@ impl Socket {
         let mut msg = msg.into();
         self.check_datagram(&msg)?;
         if self.inner.sync_send {
-            return self
-                .inner
-                .addr
-                .send(SendNow(msg))
-                .await
-                .map_err(|_| self.closed())?;
+            return self.send_now(msg).await;
         }
         loop {
             match self.inner.shared.send.try_push(msg) {
@@ -271,8 +306,7 @@ impl Socket {
     pub fn try_send(&self, msg: impl Into<Multipart>) -> Result<()> {
         let turn = self.claim_turn()?;
         if self.inner.sync_send {
-            return Err(self
-                .refused("with router_mandatory, send with `send().await` to learn the outcome"));
+            return Err(self.sync_only());
         }
         let msg = msg.into();
         self.check_datagram(&msg)?;
@@ -417,8 +451,7 @@ impl Socket {
     fn sendable(&self, msg: &Multipart) -> Result<SendTurn<'_>> {
         let turn = self.claim_turn()?;
         if self.inner.sync_send {
-            return Err(self
-                .refused("with router_mandatory, send with `send().await` to learn the outcome"));
+            return Err(self.sync_only());
         }
         self.check_datagram(msg)?;
         Ok(turn)

@@ -27,6 +27,7 @@ use bytes::Bytes;
 mod dealer;
 mod envelope;
 mod fair;
+mod ids;
 mod pair;
 mod r#pub;
 mod pull;
@@ -34,6 +35,7 @@ mod push;
 mod rep;
 mod req;
 mod router;
+mod stream;
 mod sub;
 mod subscriptions;
 mod turn;
@@ -50,6 +52,7 @@ pub use r#pub::Pub;
 pub use rep::Rep;
 pub use req::Req;
 pub use router::Router;
+pub use stream::Stream;
 pub use sub::Sub;
 pub use subscriptions::{SharedSubscriptions, Subscriptions};
 pub use turn::Turn;
@@ -300,5 +303,6 @@ pub fn for_type(socket_type: SocketType, options: &PatternOptions) -> Box<dyn Pa
             options.router_handover,
         )),
         SocketType::Pair => Box::new(Pair::default()),
+        SocketType::Stream => Box::new(Stream::default()),
     }
 }

@@ -1,11 +1,9 @@
 //! ROUTER (RFC 28/REQREP): prefixes each inbound message with its peer's routing id, and
 //! routes each outbound message by its first frame.
 
-use rustc_hash::FxHashMap as HashMap;
-
 use actormq_transports::{Frame, Multipart, SocketType};
-use bytes::Bytes;
 
+use crate::ids::{take_id, RoutingIds};
 use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome};
 
 /// The ROUTER pattern.
@@ -15,9 +13,7 @@ use crate::{Capacity, Outbox, Pattern, Peer, PeerId, SendOutcome};
 /// one whose queue is full, is dropped; with `mandatory` it is refused with the reason instead.
 #[derive(Debug)]
 pub struct Router {
-    by_id: HashMap<Frame, PeerId>,
-    ids: HashMap<PeerId, Frame>,
-    next_generated: u32,
+    ids: RoutingIds,
     mandatory: bool,
     handover: bool,
 }
@@ -25,36 +21,16 @@ pub struct Router {
 impl Router {
     /// A ROUTER with libzmq's `router_mandatory` and `router_handover` behaviours on or off.
     pub fn new(mandatory: bool, handover: bool) -> Self {
-        // libzmq starts its counter at a random value; any start will do as long as it is
-        // unlikely to repeat across restarts of a peer's counterpart.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0x1234_5678);
         Router {
-            by_id: HashMap::default(),
-            ids: HashMap::default(),
-            next_generated: seed,
+            ids: RoutingIds::default(),
             mandatory,
             handover,
         }
     }
 
-    fn generate_id(&mut self) -> Frame {
-        loop {
-            self.next_generated = self.next_generated.wrapping_add(1);
-            let mut id = vec![0u8];
-            id.extend_from_slice(&self.next_generated.to_be_bytes());
-            let id = Bytes::from(id);
-            if !self.by_id.contains_key(&id) {
-                return id;
-            }
-        }
-    }
-
     /// The routing id of a peer, if it is connected.
     pub fn routing_id(&self, peer: PeerId) -> Option<&Frame> {
-        self.ids.get(&peer)
+        self.ids.id(peer)
     }
 }
 
@@ -65,41 +41,32 @@ impl Pattern for Router {
 
     fn peer_joined(&mut self, peer: Peer, _out: &mut Outbox) -> Result<(), String> {
         let id = if peer.identity.is_empty() {
-            self.generate_id()
+            self.ids.generate()
         } else {
             peer.identity
         };
-        if let Some(&holder) = self.by_id.get(&id) {
-            if !self.handover {
-                return Err(format!(
-                    "ROUTER: routing id {id:02x?} is already in use by another peer (set router_handover to let the new one take it)"
-                ));
-            }
-            // the new peer takes the id over; the old one stays connected but unaddressable
-            self.ids.remove(&holder);
+        if self.ids.peer(&id).is_some() && !self.handover {
+            return Err(format!(
+                "ROUTER: routing id {id:02x?} is already in use by another peer (set router_handover to let the new one take it)"
+            ));
         }
-        self.by_id.insert(id.clone(), peer.id);
-        self.ids.insert(peer.id, id);
+        // with handover, the new peer takes the id over; the old one stays connected but
+        // unaddressable
+        self.ids.insert(id, peer.id);
         Ok(())
     }
 
     fn peer_left(&mut self, peer: PeerId) -> Vec<Multipart> {
-        if let Some(id) = self.ids.remove(&peer) {
-            self.by_id.remove(&id);
-        }
+        self.ids.remove(peer);
         Vec::new()
     }
 
     fn send(&mut self, msg: Multipart, room: &dyn Capacity, out: &mut Outbox) -> SendOutcome {
-        let mut frames = msg.into_vec();
-        if frames.is_empty() {
-            return SendOutcome::Refused(
-                Multipart::new(),
-                "ROUTER: a message needs a routing id frame first".into(),
-            );
-        }
-        let id = frames.remove(0);
-        let target = self.by_id.get(&id).copied();
+        let (id, frames) = match take_id(msg, "ROUTER") {
+            Ok(split) => split,
+            Err(refused) => return refused,
+        };
+        let target = self.ids.peer(&id);
         let refuse = |frames: Vec<Frame>, why: String| {
             let mut msg = Multipart::from(frames);
             msg.push_front(id.clone());
@@ -123,7 +90,7 @@ impl Pattern for Router {
     }
 
     fn recv(&mut self, peer: PeerId, mut msg: Multipart, _out: &mut Outbox) -> Option<Multipart> {
-        let id = self.ids.get(&peer)?.clone();
+        let id = self.ids.id(peer)?.clone();
         msg.push_front(id);
         Some(msg)
     }
@@ -132,6 +99,7 @@ impl Pattern for Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn peer(id: PeerId, identity: &'static [u8]) -> Peer {
         Peer {

@@ -38,10 +38,14 @@ pub enum SocketType {
     XPub,
     /// Subscriber that sends subscriptions as messages.
     XSub,
+    /// Raw byte streams to plain TCP peers, with no ZMTP (libzmq's `ZMQ_STREAM`): each chunk
+    /// received arrives as `[peer id, bytes]`, and `[peer id, bytes]` writes to that peer. Not
+    /// a ZMTP type: it never appears on the wire and pairs with no other type.
+    Stream,
 }
 
 impl SocketType {
-    /// Every socket type, in libzmq's numbering order.
+    /// Every ZMTP socket type (all but [`SocketType::Stream`]), in libzmq's numbering order.
     pub const ALL: [SocketType; 11] = [
         SocketType::Pair,
         SocketType::Pub,
@@ -70,11 +74,12 @@ impl SocketType {
             SocketType::Push => "PUSH",
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
+            SocketType::Stream => "STREAM",
         }
     }
 
     /// Parses a wire name. Like libzmq, this is case-sensitive: `dealer` is not a socket type
-    /// on the wire.
+    /// on the wire, nor is `STREAM`, which speaks no ZMTP.
     pub fn from_wire(name: &[u8]) -> Option<SocketType> {
         SocketType::ALL
             .into_iter()
@@ -95,6 +100,7 @@ impl SocketType {
             Push => peer == Pull,
             Pull => peer == Push,
             Pair => peer == Pair,
+            Stream => false,
         }
     }
 
@@ -108,12 +114,12 @@ impl SocketType {
 
     /// Whether a bare endpoint (no `@` or `>`) of an endpoint list binds for this type: what
     /// CZMQ's `zsock_new_<type>` does. PUB, XPUB, REP, ROUTER and PULL bind; SUB, XSUB, REQ,
-    /// DEALER, PUSH and PAIR connect. See [`parse_endpoint_list`](crate::parse_endpoint_list).
+    /// DEALER, PUSH, PAIR and STREAM connect. See [`parse_endpoint_list`](crate::parse_endpoint_list).
     pub fn binds_by_default(self) -> bool {
         use SocketType::*;
         match self {
             Pub | XPub | Rep | Router | Pull => true,
-            Sub | XSub | Req | Dealer | Push | Pair => false,
+            Sub | XSub | Req | Dealer | Push | Pair | Stream => false,
         }
     }
 
@@ -131,7 +137,7 @@ impl fmt::Display for SocketType {
 
 /// The error of parsing a socket type name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown socket type `{0}` (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub)")]
+#[error("unknown socket type `{0}` (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub, stream)")]
 pub struct UnknownSocketType(pub String);
 
 impl FromStr for SocketType {
@@ -140,6 +146,7 @@ impl FromStr for SocketType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SocketType::ALL
             .into_iter()
+            .chain([SocketType::Stream])
             .find(|t| t.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| UnknownSocketType(s.to_string()))
     }
@@ -160,6 +167,11 @@ mod tests {
             );
         }
         assert_eq!(SocketType::from_wire(b"dealer"), None);
+        assert_eq!(SocketType::from_wire(b"STREAM"), None);
+        assert_eq!("stream".parse::<SocketType>(), Ok(SocketType::Stream));
+        assert!(SocketType::ALL
+            .iter()
+            .all(|t| !SocketType::Stream.is_compatible(*t)));
         assert!("fish".parse::<SocketType>().is_err());
     }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use actormq_patterns::Peer;
-use actormq_transports::{transport_for, Endpoint, Link};
+use actormq_transports::{transport_for, Endpoint, Link, SocketType};
 use tracing::Instrument;
 
 use crate::engine::ctx::SocketInfo;
@@ -21,9 +21,10 @@ use crate::engine::messages::{Abort, Close, ConnId, ConnSlot, ConnectionEnded, P
 use crate::engine::messages::{PeerReadable, PeerWritable};
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::peer_out::PeerOut;
-use crate::event::SocketEvent;
+use crate::event::{DisconnectReason, SocketEvent};
 
 mod message;
+mod raw;
 mod stream;
 
 /// How a connection reaches its socket actor: one recipient per message it sends, so that the
@@ -269,16 +270,21 @@ impl Runner {
 
     /// Runs one connection from handshake to close; reports the reason it ended.
     async fn run_session(&self, link: Link, peer_addr: String) {
+        let raw = self.info.socket_type == SocketType::Stream;
         let reason = match link {
+            Link::Stream(stream) if raw => self.raw_session(stream, &peer_addr).await,
             Link::Stream(stream) => self.zmtp_session(stream, &peer_addr).await,
+            Link::Messages(_) if raw => DisconnectReason::Refused(
+                "STREAM sockets speak raw bytes over byte-stream transports only".into(),
+            ),
             Link::Messages(link) => self.message_session(link, &peer_addr).await,
         };
         let dropped = {
             let mut current = lock(&self.current);
             current.live = false;
             // a connecting connection keeps what waits for its next session (a link's outbox
-            // belongs to its session)
-            if !self.reconnects || current.queue.as_ref().is_some_and(|q| q.is_direct()) {
+            // belongs to its session; a raw peer's next session has another id)
+            if !self.reconnects || raw || current.queue.as_ref().is_some_and(|q| q.is_direct()) {
                 current.queue.take().map_or(0, |q| q.waiting())
             } else {
                 0

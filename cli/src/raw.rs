@@ -1,0 +1,153 @@
+//! The raw commands: `stream` (plain TCP, a STREAM socket, like `nc`) and its echo server.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use actormq::{Frame, Multipart, Socket, SocketEvent, SocketType};
+use bytes::Bytes;
+
+use crate::commands::{attach, err, socket, Interrupts};
+use crate::Common;
+
+/// Raw lines of stdin, each with its newline (the last one without, if stdin ends without
+/// one), read on a thread of their own.
+fn stdin_raw_lines() -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut line = Vec::new();
+            let got = match stdin.read_until(b'\n', &mut line) {
+                Ok(0) => return,
+                Ok(_) => Ok(line),
+                Err(e) => Err(e),
+            };
+            let failed = got.is_err();
+            if tx.blocking_send(got).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn write_out(bytes: &[u8]) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("writing stdout: {e}"))
+}
+
+fn to(id: &Frame, body: Bytes) -> Multipart {
+    Multipart::from(vec![id.clone(), body])
+}
+
+/// The two frames of what a STREAM socket receives: the peer's id and its bytes.
+fn split(msg: Multipart) -> Result<(Frame, Frame), String> {
+    let mut frames = msg.into_vec().into_iter();
+    match (frames.next(), frames.next()) {
+        (Some(id), Some(body)) => Ok((id, body)),
+        _ => Err("a STREAM message without its two frames".into()),
+    }
+}
+
+/// `actormq stream`: with `--connect`, like `nc`; with `--bind --echo`, an echo server.
+pub async fn stream(common: Common, echo: bool) -> Result<(), String> {
+    let mut interrupts = Interrupts::new();
+    let socket = socket(SocketType::Stream, &common, false)?;
+    let work = async {
+        if echo {
+            attach(&socket, &common).await?;
+            return echo_clients(&socket, common.count).await;
+        }
+        if common.connect.len() != 1 || !common.bind.is_empty() || !common.endpoints.is_empty() {
+            return Err(
+                "stream: give one --connect tcp://HOST:PORT, or --bind EP --echo for an echo server"
+                    .into(),
+            );
+        }
+        let mut events = socket.monitor();
+        attach(&socket, &common).await?;
+        talk(&socket, &mut events, common.count).await
+    };
+    interrupts.run_then_close(&socket, work).await
+}
+
+/// Like `nc HOST PORT`: stdin lines to the peer, the peer's bytes to stdout; at the end of
+/// stdin our side is shut for writing; done when the peer has closed, or after `count` lines.
+async fn talk(
+    socket: &Socket,
+    events: &mut tokio::sync::broadcast::Receiver<SocketEvent>,
+    count: Option<u64>,
+) -> Result<(), String> {
+    // the connection is announced by an empty message; a refused one fails the command
+    let id = loop {
+        tokio::select! {
+            msg = socket.recv() => break split(msg.map_err(err)?)?.0,
+            event = events.recv() => {
+                if let Ok(SocketEvent::ConnectRetried { error, .. }) = event {
+                    return Err(format!("cannot connect: {error}"));
+                }
+            }
+        }
+    };
+    let mut lines = stdin_raw_lines();
+    let mut stdin_open = true;
+    let mut newlines = 0u64;
+    loop {
+        if count.is_some_and(|n| newlines >= n) {
+            return Ok(());
+        }
+        tokio::select! {
+            line = lines.recv(), if stdin_open => match line {
+                Some(line) => {
+                    let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+                    socket.send(to(&id, Bytes::from(line))).await.map_err(err)?;
+                }
+                None => {
+                    // a half-close, as `ncat` does: the peer still answers
+                    stdin_open = false;
+                    socket.send(Multipart::from(vec![id.clone()])).await.map_err(err)?;
+                }
+            },
+            msg = socket.recv() => {
+                let (from, body) = split(msg.map_err(err)?)?;
+                if from != id {
+                    continue;
+                }
+                if body.is_empty() {
+                    return Ok(()); // the peer closed
+                }
+                write_out(&body)?;
+                newlines += body.iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        }
+    }
+}
+
+/// An echo server for any number of plain TCP clients: each client's bytes go back to it; a
+/// client that shuts its side is closed once its bytes are echoed. Returns after `count`
+/// clients have come and gone, if given.
+async fn echo_clients(socket: &Socket, count: Option<u64>) -> Result<(), String> {
+    let mut live: HashSet<Frame> = HashSet::new();
+    let mut gone = 0u64;
+    while count.is_none_or(|n| gone < n) {
+        let (id, body) = split(socket.recv().await.map_err(err)?)?;
+        let sent = if !body.is_empty() {
+            socket.send(to(&id, body)).await
+        } else if live.insert(id.clone()) {
+            continue; // a new client
+        } else {
+            live.remove(&id);
+            gone += 1;
+            // what it sent before is echoed: now close our side too
+            socket.send(to(&id, Bytes::new())).await
+        };
+        // a client may be gone before its echo is written: that is its loss, not an error
+        if let Err(e) = sent {
+            tracing::debug!(error = %e, "echo to a gone client");
+        }
+    }
+    Ok(())
+}
