@@ -148,6 +148,18 @@ enum Command {
         #[arg(long)]
         echo: bool,
     },
+    /// Plain UDP datagrams, no framing (a DGRAM socket): with --connect, each stdin line one
+    /// datagram and each datagram received one line; an echo server with --bind --echo.
+    #[command(
+        after_help = "Examples:\n  printf 'hello\\n' | actormq dgram --connect udp://localhost:7001 --count 1\n  actormq dgram --bind udp://*:7001 --echo\n\nWith --connect: each stdin line is sent as one datagram (without its newline); each\ndatagram received is printed as one line; exits 0 after --count N datagrams received.\nWith --bind --echo: each datagram is answered with the same bytes, to its sender;\n--count N exits after N."
+    )]
+    Dgram {
+        #[command(flatten)]
+        common: Common,
+        /// Serve: answer every datagram with itself (with --bind).
+        #[arg(long)]
+        echo: bool,
+    },
     /// Join a frontend and a backend socket (queue, forwarder, streamer, ...).
     #[command(
         after_help = "Example:\n  actormq proxy --frontend router=tcp://*:5559 --backend dealer=@tcp://*:5560\n\nTYPE is router, dealer, xpub, xsub, pub, sub, push or pull; EPS a comma-separated list,\nin CZMQ notation: @ binds, > connects, a bare endpoint does what CZMQ does for the\ntype (router, xpub, pub, pull bind; dealer, xsub, sub, push connect)."
@@ -309,6 +321,10 @@ async fn run(command: Command) -> Result<Outcome, String> {
         Command::Stream { common, echo } => {
             let t = common.timeout_ms;
             bounded(t, raw::stream(common, echo)).await
+        }
+        Command::Dgram { common, echo } => {
+            let t = common.timeout_ms;
+            bounded(t, raw::dgram(common, echo)).await
         }
         Command::Proxy {
             frontend,

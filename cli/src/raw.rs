@@ -1,4 +1,5 @@
-//! The raw commands: `stream` (plain TCP, a STREAM socket, like `nc`) and its echo server.
+//! The raw commands: `stream` (plain TCP, a STREAM socket, like `nc`) and `dgram` (plain UDP,
+//! a DGRAM socket, like `nc -u`), each with an echo server.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -148,6 +149,87 @@ async fn echo_clients(socket: &Socket, count: Option<u64>) -> Result<(), String>
         if let Err(e) = sent {
             tracing::debug!(error = %e, "echo to a gone client");
         }
+    }
+    Ok(())
+}
+
+/// `actormq dgram`: plain UDP. With `--connect`, each stdin line one datagram to the peer and
+/// each datagram received one line; with `--bind --echo`, each datagram answered with itself.
+pub async fn dgram(common: Common, echo: bool) -> Result<(), String> {
+    let mut interrupts = Interrupts::new();
+    let socket = socket(SocketType::Dgram, &common, false)?;
+    let work = async {
+        if echo {
+            attach(&socket, &common).await?;
+            return echo_datagrams(&socket, common.count).await;
+        }
+        let [ep] = &common.connect[..] else {
+            return Err(
+                "dgram: give one --connect udp://HOST:PORT, or --bind EP --echo for an echo server"
+                    .into(),
+            );
+        };
+        let to = resolve_udp(ep).await?;
+        attach(&socket, &common).await?;
+        exchange(&socket, &to, common.count).await
+    };
+    interrupts.run_then_close(&socket, work).await
+}
+
+/// The `IP:port` a `udp://HOST:PORT` endpoint names, as DGRAM messages address it.
+async fn resolve_udp(ep: &str) -> Result<String, String> {
+    let endpoint: actormq::Endpoint = ep.parse().map_err(err)?;
+    let actormq::Endpoint::Udp { addr, .. } = &endpoint else {
+        return Err(format!("dgram: {ep} is not a udp:// endpoint"));
+    };
+    tokio::net::lookup_host(addr.to_string())
+        .await
+        .map_err(|e| format!("resolving {ep}: {e}"))?
+        .find(std::net::SocketAddr::is_ipv4)
+        .map(|a| a.to_string())
+        .ok_or_else(|| format!("resolving {ep}: no IPv4 address"))
+}
+
+/// Stdin lines out as datagrams to `to`, datagrams in as lines, until `count` came in.
+async fn exchange(socket: &Socket, to: &str, count: Option<u64>) -> Result<(), String> {
+    let mut lines = stdin_raw_lines();
+    let mut stdin_open = true;
+    let mut received = 0u64;
+    while count.is_none_or(|n| received < n) {
+        tokio::select! {
+            line = lines.recv(), if stdin_open => match line {
+                Some(line) => {
+                    let mut line = line.map_err(|e| format!("reading stdin: {e}"))?;
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    let msg = Multipart::from(vec![Bytes::from(to.to_string()), Bytes::from(line)]);
+                    socket.send(msg).await.map_err(err)?;
+                }
+                None => stdin_open = false,
+            },
+            msg = socket.recv() => {
+                let (_from, mut payload) = split(msg.map_err(err)?)?;
+                if payload.last() == Some(&b'\n') {
+                    payload.truncate(payload.len() - 1);
+                }
+                let mut line = payload.to_vec();
+                line.push(b'\n');
+                write_out(&line)?;
+                received += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Answers each datagram with its own bytes, to its sender, `count` times if given.
+async fn echo_datagrams(socket: &Socket, count: Option<u64>) -> Result<(), String> {
+    let mut answered = 0u64;
+    while count.is_none_or(|n| answered < n) {
+        let msg = socket.recv().await.map_err(err)?;
+        socket.send(msg).await.map_err(err)?;
+        answered += 1;
     }
     Ok(())
 }

@@ -135,3 +135,79 @@ sys.exit(0 if got == body else 1)
     let (code, _, err) = server.finish();
     assert_eq!(code, 0, "exits after 3 clients came and went: {err}");
 }
+
+#[test]
+fn dgram_connect_sends_lines_as_datagrams_and_prints_each_answer_as_a_line() {
+    let srv = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = srv.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let (n, from) = srv.recv_from(&mut buf).unwrap();
+            got.push(buf[..n].to_vec());
+            srv.send_to(&buf[..n].to_ascii_uppercase(), from).unwrap();
+        }
+        got
+    });
+    let ep = format!("udp://127.0.0.1:{port}");
+    let out = run_with(
+        &["dgram", "--connect", &ep, "--count", "2"],
+        "cats\nwear hats\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"CATS\nWEAR HATS\n");
+    assert_eq!(
+        server.join().unwrap(),
+        [b"cats".to_vec(), b"wear hats".to_vec()],
+        "no newline sent"
+    );
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let ep = format!("udp://{}", silent.local_addr().unwrap());
+    let out = run_with(
+        &["dgram", "--connect", &ep, "--timeout-ms", "300"],
+        "anyone?\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn dgram_echo_server_answers_each_sender_and_counts() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = spawn(&[
+        "dgram",
+        "--bind",
+        &format!("udp://127.0.0.1:{port}"),
+        "--echo",
+        "--count",
+        "2",
+    ]);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let mut answers = Vec::new();
+    for text in [&b"one"[..], b"two"] {
+        // datagrams may be lost (and the server may not be up yet): retry as a UDP client does
+        for _ in 0..50 {
+            client.send_to(text, ("127.0.0.1", port)).unwrap();
+            let mut buf = [0u8; 100];
+            if let Ok((n, _)) = client.recv_from(&mut buf) {
+                answers.push(buf[..n].to_vec());
+                break;
+            }
+        }
+    }
+    assert_eq!(answers, [b"one".to_vec(), b"two".to_vec()]);
+    let (code, _, err) = server.finish();
+    assert_eq!(code, 0, "exits after 2: {err}");
+}

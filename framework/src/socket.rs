@@ -218,17 +218,26 @@ impl Socket {
         let Ok(transport) = transport_for(endpoint) else {
             return Ok(false); // the actor answers "transport not available"
         };
-        if self.socket_type() == SocketType::Stream && transport.kind() != TransportKind::Stream {
-            return Err(self.refused(&format!(
-                "STREAM sockets speak raw bytes over byte-stream transports (tcp://, ipc://), not {endpoint}"
-            )));
+        let kind = transport.kind();
+        match self.socket_type() {
+            SocketType::Stream if kind != TransportKind::Stream => {
+                return Err(self.refused(&format!(
+                    "STREAM sockets speak raw bytes over byte-stream transports (tcp://, ipc://), not {endpoint}"
+                )))
+            }
+            SocketType::Dgram if kind != TransportKind::Datagram => {
+                return Err(self.refused(&format!(
+                    "DGRAM sockets send plain datagrams over udp://, not {endpoint}"
+                )))
+            }
+            _ => {}
         }
-        if transport.kind() != TransportKind::Datagram {
+        if kind != TransportKind::Datagram {
             return Ok(false);
         }
         use SocketType::*;
         let why = match (self.socket_type(), binding) {
-            (Pub | XPub, false) | (Sub | XSub, true) => return Ok(true),
+            (Pub | XPub, false) | (Sub | XSub, true) | (Dgram, _) => return Ok(true),
             (Pub | XPub, true) => format!(
                 "a publisher sends datagrams to an address: connect it to {endpoint} (a SUB binds to receive)"
             ),
@@ -249,8 +258,14 @@ impl Socket {
         }
     }
 
-    /// A message for a datagram transport must fit in one datagram.
+    /// A message for a datagram transport must fit in one datagram (a DGRAM socket's is
+    /// `[IP:port, payload]`).
     fn check_datagram(&self, msg: &Multipart) -> Result<()> {
+        if self.socket_type() == SocketType::Dgram {
+            return datagram::raw_parts(msg)
+                .map(|_| ())
+                .map_err(|why| self.refused(&why));
+        }
         if self.inner.datagrams.load(Ordering::Acquire) {
             datagram::check(msg)
                 .map_err(|why| self.refused(&format!("cannot send over udp://: {why}")))?;

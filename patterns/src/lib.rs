@@ -25,6 +25,7 @@ use actormq_transports::{Frame, Multipart, SocketType};
 use bytes::Bytes;
 
 mod dealer;
+mod dgram;
 mod envelope;
 mod fair;
 mod ids;
@@ -43,6 +44,7 @@ mod xpub;
 mod xsub;
 
 pub use dealer::Dealer;
+pub use dgram::Dgram;
 pub use envelope::split_envelope;
 pub use fair::FairQueue;
 pub use pair::Pair;
@@ -304,5 +306,6 @@ pub fn for_type(socket_type: SocketType, options: &PatternOptions) -> Box<dyn Pa
         )),
         SocketType::Pair => Box::new(Pair::default()),
         SocketType::Stream => Box::new(Stream::default()),
+        SocketType::Dgram => Box::new(Dgram::default()),
     }
 }

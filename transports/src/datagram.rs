@@ -75,6 +75,54 @@ pub fn decode(datagram: &[u8]) -> Result<Multipart, String> {
     Ok(msg)
 }
 
+/// Largest payload of a plain datagram (a DGRAM socket's): what one IPv4 UDP datagram holds.
+pub const MAX_RAW_PAYLOAD: usize = 65_507;
+
+/// Where a DGRAM socket's message `[address, payload...]` goes, and the payload (the frames
+/// after the address, one after the other), or why it cannot be sent.
+///
+/// ```
+/// use actormq_transports::datagram::raw_parts;
+/// use actormq_transports::Multipart;
+///
+/// let (to, payload) = raw_parts(&Multipart::from(["127.0.0.1:5555", "hello"])).unwrap();
+/// assert_eq!((to.port(), &payload[..]), (5555, &b"hello"[..]));
+/// assert!(raw_parts(&Multipart::from(["localhost", "x"])).unwrap_err().contains("IP:port"));
+/// ```
+pub fn raw_parts(msg: &Multipart) -> Result<(std::net::SocketAddr, Bytes), String> {
+    let frames = msg.frames();
+    if frames.len() < 2 {
+        return Err(format!(
+            "a DGRAM message is [address, payload]; this one has {} frame(s)",
+            frames.len()
+        ));
+    }
+    let to = std::str::from_utf8(&frames[0])
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "a DGRAM address is IP:port (`127.0.0.1:5555`), not {:?}",
+                String::from_utf8_lossy(&frames[0])
+            )
+        })?;
+    let payload = match &frames[1..] {
+        [one] => one.clone(),
+        many => {
+            let mut all = BytesMut::with_capacity(many.iter().map(Bytes::len).sum());
+            many.iter().for_each(|f| all.put_slice(f));
+            all.freeze()
+        }
+    };
+    if payload.len() > MAX_RAW_PAYLOAD {
+        return Err(format!(
+            "a datagram holds at most {MAX_RAW_PAYLOAD} bytes; this payload has {}",
+            payload.len()
+        ));
+    }
+    Ok((to, payload))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,6 +42,10 @@ pub enum SocketType {
     /// received arrives as `[peer id, bytes]`, and `[peer id, bytes]` writes to that peer. Not
     /// a ZMTP type: it never appears on the wire and pairs with no other type.
     Stream,
+    /// Plain datagrams with their addresses, no framing (libzmq's draft `ZMQ_DGRAM`): each
+    /// datagram received arrives as `[sender address, payload]`, and `[address, payload]` sends
+    /// one. `udp://` only; like STREAM, never on the wire and compatible with no other type.
+    Dgram,
 }
 
 impl SocketType {
@@ -75,6 +79,7 @@ impl SocketType {
             SocketType::XPub => "XPUB",
             SocketType::XSub => "XSUB",
             SocketType::Stream => "STREAM",
+            SocketType::Dgram => "DGRAM",
         }
     }
 
@@ -101,6 +106,8 @@ impl SocketType {
             Pull => peer == Push,
             Pair => peer == Pair,
             Stream => false,
+            // plain datagram endpoints of one socket, never a ZMTP peer
+            Dgram => peer == Dgram,
         }
     }
 
@@ -113,12 +120,12 @@ impl SocketType {
     }
 
     /// Whether a bare endpoint (no `@` or `>`) of an endpoint list binds for this type: what
-    /// CZMQ's `zsock_new_<type>` does. PUB, XPUB, REP, ROUTER and PULL bind; SUB, XSUB, REQ,
-    /// DEALER, PUSH, PAIR and STREAM connect. See [`parse_endpoint_list`](crate::parse_endpoint_list).
+    /// CZMQ's `zsock_new_<type>` does. PUB, XPUB, REP, ROUTER, PULL and DGRAM bind; SUB, XSUB,
+    /// REQ, DEALER, PUSH, PAIR and STREAM connect. See [`parse_endpoint_list`](crate::parse_endpoint_list).
     pub fn binds_by_default(self) -> bool {
         use SocketType::*;
         match self {
-            Pub | XPub | Rep | Router | Pull => true,
+            Pub | XPub | Rep | Router | Pull | Dgram => true,
             Sub | XSub | Req | Dealer | Push | Pair | Stream => false,
         }
     }
@@ -137,7 +144,7 @@ impl fmt::Display for SocketType {
 
 /// The error of parsing a socket type name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown socket type `{0}` (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub, stream)")]
+#[error("unknown socket type `{0}` (expected one of pair, pub, sub, req, rep, dealer, router, pull, push, xpub, xsub, stream, dgram)")]
 pub struct UnknownSocketType(pub String);
 
 impl FromStr for SocketType {
@@ -146,7 +153,7 @@ impl FromStr for SocketType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SocketType::ALL
             .into_iter()
-            .chain([SocketType::Stream])
+            .chain([SocketType::Stream, SocketType::Dgram])
             .find(|t| t.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| UnknownSocketType(s.to_string()))
     }
@@ -169,6 +176,7 @@ mod tests {
         assert_eq!(SocketType::from_wire(b"dealer"), None);
         assert_eq!(SocketType::from_wire(b"STREAM"), None);
         assert_eq!("stream".parse::<SocketType>(), Ok(SocketType::Stream));
+        assert_eq!("DGRAM".parse::<SocketType>(), Ok(SocketType::Dgram));
         assert!(SocketType::ALL
             .iter()
             .all(|t| !SocketType::Stream.is_compatible(*t)));

@@ -5,6 +5,11 @@
 //! optionally through a local interface: `udp://192.168.1.5;239.0.0.1:5555`). Each message is
 //! one datagram ([`crate::datagram`]); there is no handshake, so a PUB sends everything and the
 //! SUB filters.
+//!
+//! A DGRAM socket uses no framing: each datagram is a plain payload, received as
+//! `[sender address, payload]` and sent from `[address, payload]`, so that any UDP program (a
+//! classic `recvfrom`/`sendto` server or client) is a peer. It may bind and connect; a connected
+//! one hears only from the address it connected to, and both send anywhere.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -26,22 +31,38 @@ use crate::{
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UdpTransport;
 
-/// One end of a UDP "connection": a connected sender (PUB) or a bound receiver (SUB).
+/// One end of a UDP "connection": a connected sender (PUB) or a bound receiver (SUB), or a
+/// DGRAM socket's endpoint, which does both without framing.
 struct UdpLink {
     socket: Arc<UdpSocket>,
     sender: bool,
+    /// Where a connected socket sends (none for a bound one).
+    dest: Option<SocketAddr>,
+    /// Plain datagrams (our socket is a DGRAM), set at the hello.
+    raw: bool,
 }
 
 impl MessageLink for UdpLink {
     /// No handshake on the wire: a sending end stands for a subscriber to everything, a
     /// receiving end for a publisher.
-    fn handshake(&mut self, _ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
-        let peer = if self.sender {
-            SocketType::Sub
+    /// For a DGRAM socket, the peer is another DGRAM endpoint, named by the address it is
+    /// connected to (none when bound), so that the socket can route by address.
+    fn handshake(&mut self, ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
+        self.raw = ours.socket_type == SocketType::Dgram;
+        let peer = if self.raw {
+            Hello {
+                socket_type: SocketType::Dgram,
+                identity: self
+                    .dest
+                    .map(|d| bytes::Bytes::from(d.to_string()))
+                    .unwrap_or_default(),
+            }
+        } else if self.sender {
+            Hello::new(SocketType::Sub)
         } else {
-            SocketType::Pub
+            Hello::new(SocketType::Pub)
         };
-        Box::pin(async move { Ok(Hello::new(peer)) })
+        Box::pin(async move { Ok(peer) })
     }
 
     fn start(
@@ -50,7 +71,27 @@ impl MessageLink for UdpLink {
         wake: Wake,
     ) -> BoxFuture<'static, std::result::Result<Started, String>> {
         Box::pin(async move {
-            let UdpLink { socket, sender } = *self;
+            let UdpLink {
+                socket,
+                sender,
+                dest,
+                raw,
+            } = *self;
+            if raw {
+                let outbox = QueueOutbox::new(wake);
+                let sending = send_raw(socket.clone(), dest, outbox.clone());
+                let receiving = receive_datagrams(socket, inbox, true);
+                let driver = async move {
+                    tokio::select! {
+                        why = sending => why,
+                        why = receiving => why,
+                    }
+                };
+                return Ok(Started {
+                    outbox,
+                    driver: Box::pin(driver),
+                });
+            }
             if sender {
                 // the "peer" subscribes to everything: the receivers filter
                 let mut all: VecDeque<Multipart> = [subscribe_message(b"")].into();
@@ -64,7 +105,7 @@ impl MessageLink for UdpLink {
             }
             Ok(Started {
                 outbox: Arc::new(Discard),
-                driver: Box::pin(receive_datagrams(socket, inbox)),
+                driver: Box::pin(receive_datagrams(socket, inbox, false)),
             })
         })
     }
@@ -86,14 +127,48 @@ async fn send_datagrams(socket: Arc<UdpSocket>, outbox: Arc<QueueOutbox>) -> Str
     }
 }
 
-/// Delivers each datagram that decodes as a message; one that does not, or one larger than
-/// [`datagram::MAX_DATAGRAM`] (which the kernel would hand over truncated), is logged, counted
-/// and skipped. A receive error is logged and receiving goes on (an ICMP error reported on the
+/// Sends each queued `[address, payload]` as one plain datagram (a DGRAM socket's).
+async fn send_raw(
+    socket: Arc<UdpSocket>,
+    dest: Option<SocketAddr>,
+    outbox: Arc<QueueOutbox>,
+) -> String {
+    loop {
+        for msg in outbox.next_batch().await {
+            // the socket checked the message when it was sent: this only guards the link
+            let (to, payload) = match datagram::raw_parts(&msg) {
+                Ok(parts) => parts,
+                Err(reason) => {
+                    tracing::warn!(%reason, "datagram not sent");
+                    continue;
+                }
+            };
+            let sent = if dest == Some(to) {
+                socket.send(&payload).await
+            } else {
+                socket.send_to(&payload, to).await
+            };
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, %to, "datagram not sent");
+            }
+        }
+    }
+}
+
+/// Delivers each datagram that decodes as a message (with `raw`, each datagram as
+/// `[sender address, payload]`); one that does not, or one larger than
+/// [`datagram::MAX_DATAGRAM`] (which the kernel would hand over truncated; with `raw`,
+/// [`datagram::MAX_RAW_PAYLOAD`]), is logged, counted and skipped. A receive error is logged and receiving goes on (an ICMP error reported on the
 /// socket, a full kernel buffer, an interrupted call), unless it says the socket itself is
 /// unusable ([`receive_error_is_fatal`]): then the link ends with it.
-async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> String {
+async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>, raw: bool) -> String {
+    let limit = if raw {
+        datagram::MAX_RAW_PAYLOAD
+    } else {
+        datagram::MAX_DATAGRAM
+    };
     // one byte more than the limit: a datagram that fills it was larger than allowed
-    let mut buf = vec![0u8; datagram::MAX_DATAGRAM + 1];
+    let mut buf = vec![0u8; limit + 1];
     let mut batch = VecDeque::with_capacity(1);
     let (mut oversized, mut malformed, mut errors) = (0u64, 0u64, 0u64);
     let mut consecutive_errors = 0u32;
@@ -116,17 +191,20 @@ async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>) -> Str
                 continue;
             }
         };
-        if n > datagram::MAX_DATAGRAM {
+        if n > limit {
             oversized += 1;
-            tracing::warn!(
-                %from,
-                oversized,
-                limit = datagram::MAX_DATAGRAM,
-                "dropped a datagram larger than the limit"
-            );
+            tracing::warn!(%from, oversized, limit, "dropped a datagram larger than the limit");
             continue;
         }
-        match datagram::decode(&buf[..n]) {
+        let decoded = if raw {
+            Ok(Multipart::from(vec![
+                bytes::Bytes::from(from.to_string()),
+                bytes::Bytes::copy_from_slice(&buf[..n]),
+            ]))
+        } else {
+            datagram::decode(&buf[..n])
+        };
+        match decoded {
             Ok(msg) => {
                 batch.push_back(msg);
                 inbox.deliver(&mut batch, 1);
@@ -221,6 +299,8 @@ impl Listener for UdpBound {
                     let link = Link::Messages(Box::new(UdpLink {
                         socket: Arc::new(socket),
                         sender: false,
+                        dest: None,
+                        raw: false,
                     }));
                     Ok((link, format!("datagrams to {}", self.endpoint)))
                 }
@@ -311,6 +391,8 @@ impl Transport for UdpTransport {
                 Link::Messages(Box::new(UdpLink {
                     socket: Arc::new(socket),
                     sender: true,
+                    dest: Some(dest),
+                    raw: false,
                 })),
                 dest.to_string(),
             ))
@@ -359,7 +441,7 @@ mod tests {
             let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
             let target = socket.local_addr().unwrap();
             let inbox = Arc::new(Keep::default());
-            let driver = tokio::spawn(receive_datagrams(socket, inbox.clone()));
+            let driver = tokio::spawn(receive_datagrams(socket, inbox.clone(), false));
             let raw = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
             // topic "t", then a 9 998-byte body: 10 000 bytes in all
             let mut big = vec![1u8, b't'];
@@ -403,7 +485,7 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             let socket = Arc::new(socket);
             let inbox = Arc::new(Keep::default());
-            let driver = tokio::spawn(receive_datagrams(socket.clone(), inbox.clone()));
+            let driver = tokio::spawn(receive_datagrams(socket.clone(), inbox.clone(), false));
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             assert!(
                 !driver.is_finished(),
