@@ -231,6 +231,9 @@ pub async fn send_lines(
 ) -> Result<(), String> {
     let format = Format { raw: common.raw };
     let mut interrupts = Interrupts::new();
+    // A broker is one peer that is there to take everything: wait for it (as for a subscriber)
+    // rather than drop what stdin gives before the connection is up.
+    let wait = wait.or_else(|| Some(brokers(&common, socket_type)).filter(|&n| n > 0));
     // To count subscribers, a publisher that waits is an XPUB that sees every subscription.
     let waits_for_subscribers = socket_type == SocketType::Pub && wait.is_some();
     let actual = if waits_for_subscribers {
@@ -254,6 +257,24 @@ pub async fn send_lines(
             sent.get()
         )),
     }
+}
+
+/// How many of the endpoints the command connects to are brokers (`redis://`, ...).
+fn brokers(common: &Common, socket_type: SocketType) -> usize {
+    let mut list = Vec::new();
+    for ep in &common.connect {
+        list.extend(parse_endpoint_list_as(ep, false).unwrap_or_default());
+    }
+    for eps in &common.endpoints {
+        list.extend(parse_endpoint_list(eps, socket_type).unwrap_or_default());
+    }
+    list.iter()
+        .filter(|a| match a {
+            Attach::Connect(ep) => actormq::transports::transport_for(ep)
+                .is_ok_and(|t| t.kind() == actormq::transports::TransportKind::Broker),
+            Attach::Bind(_) => false,
+        })
+        .count()
 }
 
 /// The body of [`send_lines`], once the socket is made.

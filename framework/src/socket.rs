@@ -36,6 +36,11 @@ struct Inner {
     /// The socket sends datagrams (a PUB connected to a `udp://` endpoint): every message must
     /// fit in one.
     datagrams: AtomicBool,
+    /// Broker transports the socket is connected through, which may refuse a message
+    /// ([`actormq_transports::Transport::check_message`]); looked at only when not empty.
+    brokers: std::sync::Mutex<Vec<Arc<dyn actormq_transports::Transport>>>,
+    /// `brokers` is not empty.
+    via_broker: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -126,6 +131,8 @@ impl Socket {
                 turn,
                 sync_send,
                 datagrams: AtomicBool::new(false),
+                brokers: Default::default(),
+                via_broker: AtomicBool::new(false),
             }),
         })
     }
@@ -201,11 +208,19 @@ impl Socket {
     {
         let endpoint = endpoint.try_into()?;
         let datagrams = self.check_transport(&endpoint, false)?;
+        let transport = transport_for(&endpoint).ok();
         self.inner
             .addr
             .send(Connect(endpoint))
             .await
             .map_err(|_| self.closed())??;
+        if let Some(t) = transport.filter(|t| t.kind() == TransportKind::Broker) {
+            let mut brokers = self.inner.brokers.lock().unwrap_or_else(|e| e.into_inner());
+            if brokers.iter().all(|b| b.scheme() != t.scheme()) {
+                brokers.push(t);
+            }
+            self.inner.via_broker.store(true, Ordering::Release);
+        }
         if datagrams {
             self.inner.datagrams.store(true, Ordering::Release);
         }
@@ -218,6 +233,9 @@ impl Socket {
         let Ok(transport) = transport_for(endpoint) else {
             return Ok(false); // the actor answers "transport not available"
         };
+        transport
+            .check_socket(self.socket_type(), binding)
+            .map_err(|why| self.refused(&why))?;
         let kind = transport.kind();
         match self.socket_type() {
             SocketType::Stream if kind != TransportKind::Stream => {
@@ -265,6 +283,14 @@ impl Socket {
             return datagram::raw_parts(msg)
                 .map(|_| ())
                 .map_err(|why| self.refused(&why));
+        }
+        if self.inner.via_broker.load(Ordering::Acquire) {
+            let brokers = self.inner.brokers.lock().unwrap_or_else(|e| e.into_inner());
+            for b in brokers.iter() {
+                b.check_message(self.socket_type(), msg).map_err(|why| {
+                    self.refused(&format!("cannot send over {}://: {why}", b.scheme()))
+                })?;
+            }
         }
         if self.inner.datagrams.load(Ordering::Acquire) {
             datagram::check(msg)

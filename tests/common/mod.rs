@@ -172,3 +172,7 @@ pub async fn echo_server(opts: SocketOptions) -> (Socket, String) {
     });
     (rep, ep)
 }
+
+pub mod brokers;
+#[allow(unused_imports)]
+pub use brokers::*;

@@ -18,6 +18,9 @@ mod endpoint_list;
 mod error;
 mod frame;
 pub mod link;
+#[cfg(feature = "redis")]
+pub mod redis;
+pub mod resp;
 mod socket_type;
 pub mod subscription;
 mod transport;

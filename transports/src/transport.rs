@@ -67,6 +67,9 @@ pub enum TransportKind {
     /// Unreliable datagrams, one message each: publish/subscribe only (PUB connects to the
     /// destination, SUB binds to receive).
     Datagram,
+    /// Whole messages through a broker server (Redis, ...), which sockets connect to; which
+    /// socket types it carries, the transport says ([`Transport::check_socket`]).
+    Broker,
 }
 
 /// A bound endpoint that accepts connections.
@@ -92,6 +95,28 @@ pub trait Transport: Send + Sync + 'static {
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>>;
     /// Connects to the endpoint once (the caller retries): the link and the peer's address.
     fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>>;
+    /// Whether a socket of `socket_type` may bind (`binding`) or connect an endpoint of this
+    /// transport; the reason if not, which the socket reports at `bind`/`connect`. Default:
+    /// every type, both ways.
+    fn check_socket(
+        &self,
+        socket_type: crate::SocketType,
+        binding: bool,
+    ) -> std::result::Result<(), String> {
+        let _ = (socket_type, binding);
+        Ok(())
+    }
+    /// Whether a socket of `socket_type` attached to this transport can send `msg` over it; the
+    /// reason if not, which the socket reports at `send` (a broker that carries a topic and one
+    /// body refuses more frames). Default: anything.
+    fn check_message(
+        &self,
+        socket_type: crate::SocketType,
+        msg: &crate::Multipart,
+    ) -> std::result::Result<(), String> {
+        let _ = (socket_type, msg);
+        Ok(())
+    }
     /// After a failed [`Transport::connect`]: completes when connecting to `endpoint` may now
     /// succeed, so that the socket retries at once instead of when its reconnect interval is
     /// up (inproc completes when the name is bound, as libzmq attaches a pending connect at
@@ -114,6 +139,8 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
             Arc::new(crate::inproc::InprocTransport),
             #[cfg(feature = "udp")]
             Arc::new(crate::udp::UdpTransport),
+            #[cfg(feature = "redis")]
+            Arc::new(crate::redis::RedisTransport),
         ];
         RwLock::new(builtin)
     })

@@ -53,7 +53,7 @@ impl Runner {
             socket_type: theirs.socket_type,
             identity: theirs.identity,
         };
-        let (out, inq) = match self.join(peer, peer_addr, None).await {
+        let (out, inq, joined) = match self.join(peer, peer_addr, None).await {
             Ok(queues) => queues,
             Err(reason) => {
                 let _ = bounded(link.refuse(reason.clone())).await;
@@ -89,6 +89,10 @@ impl Runner {
         };
         let outbox = started.outbox.clone();
         out.go_direct(started.outbox);
+        // live once started: what the link told the socket on starting (a broker's "subscribed
+        // to everything") is in the socket's mailbox before anything the application does on
+        // hearing of it
+        self.live(peer_addr, joined);
         // The socket may have found this peer full before the link started, and nothing else
         // would tell it of room: route again now.
         self.socket.writable.do_send(PeerWritable);

@@ -200,6 +200,12 @@ impl Handler<Abort> for ConnectionActor {
     }
 }
 
+/// What [`Runner::live`] reports of a joined peer.
+struct Joined {
+    peer_type: SocketType,
+    user_id: Option<String>,
+}
+
 /// Everything a connection's task needs, moved into it: it runs the connect loop and each
 /// session.
 struct Runner {
@@ -308,7 +314,7 @@ impl Runner {
         peer: Peer,
         peer_addr: &str,
         user_id: Option<String>,
-    ) -> Result<(Arc<PeerOut>, Arc<PeerIn>), String> {
+    ) -> Result<(Arc<PeerOut>, Arc<PeerIn>, Joined), String> {
         let out = {
             let mut current = lock(&self.current);
             // what waited for the peer since its last session goes first
@@ -347,12 +353,16 @@ impl Runner {
         if self.closing() {
             out.close();
         }
+        Ok((out, inq, Joined { peer_type, user_id }))
+    }
+
+    /// Reports a joined peer as live ([`SocketEvent::HandshakeSucceeded`]).
+    fn live(&self, peer_addr: &str, joined: Joined) {
         self.info.emit(SocketEvent::HandshakeSucceeded {
             peer: peer_addr.to_string(),
-            peer_type,
-            user_id,
+            peer_type: joined.peer_type,
+            user_id: joined.user_id,
         });
-        Ok((out, inq))
     }
 
     /// The end of a joined session.

@@ -52,7 +52,10 @@ impl Runner {
     ) -> DisconnectReason {
         let peer = Peer::new(self.id, SocketType::Stream);
         let (out, inq) = match self.join(peer, peer_addr, None).await {
-            Ok(queues) => queues,
+            Ok((out, inq, joined)) => {
+                self.live(peer_addr, joined);
+                (out, inq)
+            }
             Err(reason) => return DisconnectReason::Refused(reason),
         };
         // the application hears of a new peer as an empty message from it, as with libzmq

@@ -103,7 +103,10 @@ impl Runner {
             identity: info.identity.clone(),
         };
         let (out, inq) = match self.join(peer, peer_addr, info.user_id.clone()).await {
-            Ok(queues) => queues,
+            Ok((out, inq, joined)) => {
+                self.live(peer_addr, joined);
+                (out, inq)
+            }
             Err(reason) => {
                 // tell the peer why before hanging up, as a handshake refusal does
                 let refused = driver.with(|s| {
