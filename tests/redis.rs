@@ -1,7 +1,8 @@
 //! `redis://` against a real Redis server and redis-py peers: publish/subscribe both ways,
 //! overlapping prefixes delivered once, typed subscribers, refusals, and a broker restart.
 //! Without `redis-server` installed each test says it was skipped (CI installs it and sets
-//! `ACTORMQ_REQUIRE_BROKERS`, so there a missing server fails).
+//! `ACTORMQ_REQUIRE_BROKERS`, so there a missing server fails). Tests that count the server's
+//! subscriptions start a server of their own; the others may share CI's (distinct channels).
 
 mod common;
 
@@ -62,7 +63,7 @@ fn actormq_pub_reaches_a_redis_py_subscriber() {
 
 #[test]
 fn a_redis_py_publisher_reaches_an_actormq_sub_once_per_message_despite_overlaps() {
-    let Some(server) = RedisServer::any() else {
+    let Some(server) = RedisServer::own() else {
         return skip_without("redis-server");
     };
     let port = server.port;
@@ -106,7 +107,7 @@ struct CatInHat {
 
 #[test]
 fn a_typed_subscriber_reads_msgpack_cats_published_by_redis_py() {
-    let Some(server) = RedisServer::any() else {
+    let Some(server) = RedisServer::own() else {
         return skip_without("redis-server");
     };
     let port = server.port;
