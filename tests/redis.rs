@@ -6,39 +6,25 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::io::BufRead;
+use std::process::Command;
 
 use actormq::typed::Subscriber;
-use actormq::{Multipart, Socket, SocketEvent, SocketType, Topic};
+use actormq::{Multipart, Socket, SocketType, Topic};
 use common::*;
 use serde::Deserialize;
 
 fn redis_peer(port: u16) -> Command {
-    let mut c = Command::new("python3");
-    c.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/python/redis_peer.py"
-    ))
-    .arg(port.to_string());
-    c
+    python_peer("redis_peer.py", port)
 }
 
 #[test]
 fn actormq_pub_reaches_a_redis_py_subscriber() {
-    let Some(server) = RedisServer::any() else {
+    let Some(server) = BrokerServer::any(Broker::Redis) else {
         return skip_without("redis-server");
     };
-    let mut python = redis_peer(server.port)
-        .args(["sub", "persian", "3"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 with redis (pip install redis)");
-    let mut out = BufReader::new(python.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "READY", "the python subscriber is subscribed");
+    let (mut python, out) =
+        python_subscriber(redis_peer(server.port).args(["sub", "persian", "3"]));
     let endpoint = server.endpoint();
     run(20, async move {
         let publisher = Socket::new(SocketType::Pub).unwrap();
@@ -63,7 +49,7 @@ fn actormq_pub_reaches_a_redis_py_subscriber() {
 
 #[test]
 fn a_redis_py_publisher_reaches_an_actormq_sub_once_per_message_despite_overlaps() {
-    let Some(server) = RedisServer::own() else {
+    let Some(server) = BrokerServer::own(Broker::Redis) else {
         return skip_without("redis-server");
     };
     let port = server.port;
@@ -107,7 +93,7 @@ struct CatInHat {
 
 #[test]
 fn a_typed_subscriber_reads_msgpack_cats_published_by_redis_py() {
-    let Some(server) = RedisServer::own() else {
+    let Some(server) = BrokerServer::own(Broker::Redis) else {
         return skip_without("redis-server");
     };
     let port = server.port;
@@ -130,7 +116,7 @@ fn a_typed_subscriber_reads_msgpack_cats_published_by_redis_py() {
 
 #[test]
 fn redis_refuses_what_it_cannot_carry() {
-    let Some(server) = RedisServer::any() else {
+    let Some(server) = BrokerServer::any(Broker::Redis) else {
         return skip_without("redis-server");
     };
     let endpoint = server.endpoint();
@@ -154,60 +140,8 @@ fn redis_refuses_what_it_cannot_carry() {
 
 #[test]
 fn a_subscriber_reconnects_and_resubscribes_when_redis_restarts() {
-    let Some(mut server) = RedisServer::own() else {
-        return skip_without("redis-server");
-    };
-    let endpoint = server.endpoint();
-    let (restart_tx, restart_rx) = std::sync::mpsc::channel::<()>();
-    let (restarted_tx, restarted_rx) = tokio::sync::oneshot::channel::<()>();
-    let restarter = std::thread::spawn(move || {
-        restart_rx.recv().unwrap();
-        server.stop();
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(server.start());
-        restarted_tx.send(()).unwrap();
-        server
-    });
-    run(40, async move {
-        let opts = actormq::SocketOptions::default()
-            .reconnect_ivl(Duration::from_millis(50))
-            .reconnect_ivl_max(Duration::from_millis(200));
-        let sub = Socket::with_options(SocketType::Sub, opts.clone()).unwrap();
-        let mut events = sub.monitor();
-        sub.connect(endpoint.as_str()).await.unwrap();
-        sub.subscribe("news").await.unwrap();
-        let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
-        publisher.connect(endpoint.as_str()).await.unwrap();
-        // publish until the subscription is in place, then restart Redis
-        let until_received = async {
-            loop {
-                publisher.send(["news", "before"]).await.unwrap();
-                if let Some(m) = recv_within(&sub, 100).await {
-                    return m;
-                }
-            }
-        };
-        assert_eq!(until_received.await, Multipart::from(["news", "before"]));
-        restart_tx.send(()).unwrap();
-        restarted_rx.await.unwrap();
-        // the monitor saw the connection go and come back
-        let mut gone = false;
-        let mut back = false;
-        while !(gone && back) {
-            match events.recv().await.unwrap() {
-                SocketEvent::Disconnected { .. } => gone = true,
-                SocketEvent::HandshakeSucceeded { .. } if gone => back = true,
-                _ => {}
-            }
-        }
-        loop {
-            publisher.send(["news", "after"]).await.unwrap();
-            if let Some(m) = recv_within(&sub, 100).await {
-                if m == Multipart::from(["news", "after"]) {
-                    break;
-                }
-            }
-        }
-    });
-    drop(restarter.join().unwrap());
+    match BrokerServer::own(Broker::Redis) {
+        Some(server) => resubscribes_after_a_broker_restart(server),
+        None => skip_without("redis-server"),
+    }
 }

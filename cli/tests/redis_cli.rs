@@ -28,7 +28,7 @@ fn redis(port: u16, args: &[&str]) -> String {
 #[test]
 fn sub_prints_redis_publications_raw_once_despite_overlapping_topics() {
     // it counts the server's pattern subscriptions: a server of its own
-    let Some(server) = RedisServer::own() else {
+    let Some(server) = BrokerServer::own(Broker::Redis) else {
         return skip_without("redis-server");
     };
     let ep = server.endpoint();
@@ -61,7 +61,7 @@ fn sub_prints_redis_publications_raw_once_despite_overlapping_topics() {
 
 #[test]
 fn pub_turns_each_stdin_line_into_a_redis_publish() {
-    let Some(server) = RedisServer::any() else {
+    let Some(server) = BrokerServer::any(Broker::Redis) else {
         return skip_without("redis-server");
     };
     let mut listener = TcpStream::connect(("127.0.0.1", server.port)).unwrap();

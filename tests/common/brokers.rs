@@ -5,17 +5,69 @@
 
 use std::time::Duration;
 
-/// A Redis server for a test: the one `ACTORMQ_REDIS_PORT` names (CI starts it), else one
-/// started here on a free port (stopped when dropped), else none: the caller skips, saying
-/// why, unless `ACTORMQ_REQUIRE_BROKERS` is set (CI), which makes a missing server a failure.
-pub struct RedisServer {
+/// The brokers the tests run against.
+#[derive(Clone, Copy, Debug)]
+pub enum Broker {
+    Redis,
+    Nats,
+}
+
+impl Broker {
+    /// The server's program (a Debian package of the same name).
+    pub fn program(self) -> &'static str {
+        match self {
+            Broker::Redis => "redis-server",
+            Broker::Nats => "nats-server",
+        }
+    }
+
+    fn args(self, port: u16) -> Vec<String> {
+        let port = port.to_string();
+        let args: &[&str] = match self {
+            Broker::Redis => &[
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            Broker::Nats => &["-a", "127.0.0.1", "-p", &port],
+        };
+        args.iter().map(|a| a.to_string()).collect()
+    }
+
+    /// The variable naming a server CI started.
+    fn port_var(self) -> &'static str {
+        match self {
+            Broker::Redis => "ACTORMQ_REDIS_PORT",
+            Broker::Nats => "ACTORMQ_NATS_PORT",
+        }
+    }
+
+    fn scheme(self) -> &'static str {
+        match self {
+            Broker::Redis => "redis",
+            Broker::Nats => "nats",
+        }
+    }
+}
+
+/// A broker server for a test: the one CI started (`ACTORMQ_REDIS_PORT`, `ACTORMQ_NATS_PORT`),
+/// else one started here on a free port (stopped when dropped), else none: the caller skips,
+/// saying why ([`skip_without`]).
+pub struct BrokerServer {
     pub port: u16,
+    broker: Broker,
     child: Option<std::process::Child>,
 }
 
-impl RedisServer {
-    /// A server the test may restart (always its own): `None` when `redis-server` is missing.
-    pub fn own() -> Option<RedisServer> {
+impl BrokerServer {
+    /// A server of the test's own (which it may restart, and whose subscriptions it may
+    /// count): `None` when the server is not installed.
+    pub fn own(broker: Broker) -> Option<BrokerServer> {
         // another test may take the same free port first: then its server exits, and we retry
         for _ in 0..5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -23,7 +75,11 @@ impl RedisServer {
                 .local_addr()
                 .ok()?
                 .port();
-            let mut server = RedisServer { port, child: None };
+            let mut server = BrokerServer {
+                port,
+                broker,
+                child: None,
+            };
             if !server.start() {
                 return None;
             }
@@ -37,26 +93,30 @@ impl RedisServer {
             }
             server.child = None;
         }
-        panic!("no free port for redis-server after 5 tries");
+        panic!("no free port for {} after 5 tries", broker.program());
     }
 
     /// The CI's server, or one of the test's own.
-    pub fn any() -> Option<RedisServer> {
-        if let Some(port) = std::env::var("ACTORMQ_REDIS_PORT")
+    pub fn any(broker: Broker) -> Option<BrokerServer> {
+        if let Some(port) = std::env::var(broker.port_var())
             .ok()
             .and_then(|p| p.parse().ok())
         {
-            return Some(RedisServer { port, child: None });
+            return Some(BrokerServer {
+                port,
+                broker,
+                child: None,
+            });
         }
-        RedisServer::own()
+        BrokerServer::own(broker)
     }
 
-    /// Starts `redis-server` on `self.port`; false when it is not installed.
+    /// Starts the server on `self.port`; false when it is not installed.
     pub fn start(&mut self) -> bool {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+        let child = std::process::Command::new(self.broker.program())
+            .args(self.broker.args(self.port))
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn();
         let Ok(child) = child else { return false };
         self.child = Some(child);
@@ -66,7 +126,11 @@ impl RedisServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("redis-server did not start on port {}", self.port);
+        panic!(
+            "{} did not start on port {}",
+            self.broker.program(),
+            self.port
+        );
     }
 
     /// Stops a server this test started.
@@ -78,11 +142,11 @@ impl RedisServer {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.broker.scheme(), self.port)
     }
 }
 
-impl Drop for RedisServer {
+impl Drop for BrokerServer {
     fn drop(&mut self) {
         self.stop();
     }

@@ -176,3 +176,86 @@ pub async fn echo_server(opts: SocketOptions) -> (Socket, String) {
 pub mod brokers;
 #[allow(unused_imports)]
 pub use brokers::*;
+
+/// A SUB and a PUB connected through `server`'s broker; the broker restarts once the first
+/// message went through: the monitor sees the connection go and come back, and messages flow
+/// again (the subscriber subscribed anew).
+pub fn resubscribes_after_a_broker_restart(mut server: BrokerServer) {
+    let endpoint = server.endpoint();
+    let (restart_tx, restart_rx) = std::sync::mpsc::channel::<()>();
+    let (restarted_tx, restarted_rx) = oneshot::channel::<()>();
+    let restarter = std::thread::spawn(move || {
+        restart_rx.recv().unwrap();
+        server.stop();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(server.start());
+        restarted_tx.send(()).unwrap();
+        server
+    });
+    run(40, async move {
+        let opts = SocketOptions::default()
+            .reconnect_ivl(Duration::from_millis(50))
+            .reconnect_ivl_max(Duration::from_millis(200));
+        let sub = Socket::with_options(SocketType::Sub, opts.clone()).unwrap();
+        let mut events = sub.monitor();
+        sub.connect(endpoint.as_str()).await.unwrap();
+        sub.subscribe("news").await.unwrap();
+        let publisher = Socket::with_options(SocketType::Pub, opts).unwrap();
+        publisher.connect(endpoint.as_str()).await.unwrap();
+        // publish until one arrives: once the subscription is in place at the broker
+        let until = |text: &'static str| {
+            let (publisher, sub) = (&publisher, &sub);
+            async move {
+                loop {
+                    publisher.send(["news", text]).await.unwrap();
+                    if recv_within(sub, 100).await == Some(Multipart::from(["news", text])) {
+                        return;
+                    }
+                }
+            }
+        };
+        until("before").await;
+        restart_tx.send(()).unwrap();
+        restarted_rx.await.unwrap();
+        let (mut gone, mut back) = (false, false);
+        while !(gone && back) {
+            match events.recv().await.unwrap() {
+                SocketEvent::Disconnected { .. } => gone = true,
+                SocketEvent::HandshakeSucceeded { .. } if gone => back = true,
+                _ => {}
+            }
+        }
+        until("after").await;
+    });
+    drop(restarter.join().unwrap());
+}
+
+/// A Python peer of the broker tests (`tests/python/<script>` with the server's port first).
+pub fn python_peer(script: &str, port: u16) -> std::process::Command {
+    let mut c = std::process::Command::new("python3");
+    c.arg(format!(
+        "{}/tests/python/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .arg(port.to_string());
+    c
+}
+
+/// Starts a Python subscriber and waits for its `READY`; returns it and the rest of its output.
+pub fn python_subscriber(
+    command: &mut std::process::Command,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with the broker's client (pip install redis nats-py)");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "READY", "the python subscriber is subscribed");
+    (child, out)
+}

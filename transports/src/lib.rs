@@ -12,12 +12,16 @@
 //! ```
 #![warn(missing_debug_implementations)]
 
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod broker;
 pub mod datagram;
 mod endpoint;
 mod endpoint_list;
 mod error;
 mod frame;
 pub mod link;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod resp;

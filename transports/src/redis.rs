@@ -21,6 +21,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::broker::{broker_hello, check_publication, check_pubsub, refuse_bind};
 use crate::link::{Hello, Inbox, MessageLink, QueueOutbox, Started, Wake};
 use crate::resp::{self, Value};
 use crate::subscription::{parse_subscription, subscribe_message};
@@ -86,13 +87,9 @@ impl MessageLink for RedisLink {
     /// No hello on the wire: a publisher's peer stands for a subscriber to everything (Redis
     /// routes), a subscriber's for a publisher.
     fn handshake(&mut self, ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
-        self.publisher = !ours.socket_type.is_subscriber();
-        let peer = if self.publisher {
-            SocketType::Sub
-        } else {
-            SocketType::Pub
-        };
-        Box::pin(async move { Ok(Hello::new(peer)) })
+        let (publisher, peer) = broker_hello(&ours);
+        self.publisher = publisher;
+        Box::pin(async move { Ok(peer) })
     }
 
     fn start(
@@ -302,16 +299,7 @@ impl Transport for RedisTransport {
         socket_type: SocketType,
         binding: bool,
     ) -> std::result::Result<(), String> {
-        use SocketType::*;
-        if binding {
-            return Err("a broker is connected to, not bound: connect to redis://HOST:PORT".into());
-        }
-        match socket_type {
-            Pub | XPub | Sub | XSub => Ok(()),
-            other => Err(format!(
-                "redis:// carries publish/subscribe (PUB, XPUB, SUB, XSUB), not {other}"
-            )),
-        }
+        check_pubsub("redis", socket_type, binding)
     }
 
     fn check_message(
@@ -319,24 +307,11 @@ impl Transport for RedisTransport {
         socket_type: SocketType,
         msg: &Multipart,
     ) -> std::result::Result<(), String> {
-        if matches!(socket_type, SocketType::Pub | SocketType::XPub)
-            && !(1..=2).contains(&msg.len())
-        {
-            return Err(format!(
-                "a Redis publication is [channel, body]; this message has {} frames",
-                msg.len()
-            ));
-        }
-        Ok(())
+        check_publication("a Redis publication", socket_type, msg)
     }
 
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>> {
-        Box::pin(async move {
-            Err(Error::Endpoint {
-                endpoint: endpoint.to_string(),
-                reason: "a broker is connected to, not bound".into(),
-            })
-        })
+        Box::pin(async move { refuse_bind(endpoint) })
     }
 
     fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>> {

@@ -141,6 +141,8 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
             Arc::new(crate::udp::UdpTransport),
             #[cfg(feature = "redis")]
             Arc::new(crate::redis::RedisTransport),
+            #[cfg(feature = "nats")]
+            Arc::new(crate::nats::NatsTransport),
         ];
         RwLock::new(builtin)
     })

@@ -1,0 +1,61 @@
+//! What the publish/subscribe broker transports (`redis://`, `nats://`) share: which sockets
+//! may use them, the hello that stands for the broker, and the shape of a publication.
+
+use crate::link::Hello;
+use crate::{Endpoint, Error, Listener, Multipart, Result, SocketType};
+
+/// Publish/subscribe sockets, connecting only: the `check_socket` of a broker transport.
+pub(crate) fn check_pubsub(
+    scheme: &str,
+    socket_type: SocketType,
+    binding: bool,
+) -> std::result::Result<(), String> {
+    use SocketType::*;
+    if binding {
+        return Err(format!(
+            "a broker is connected to, not bound: connect to {scheme}://HOST:PORT"
+        ));
+    }
+    match socket_type {
+        Pub | XPub | Sub | XSub => Ok(()),
+        other => Err(format!(
+            "{scheme}:// carries publish/subscribe (PUB, XPUB, SUB, XSUB), not {other}"
+        )),
+    }
+}
+
+/// A broker transport's `bind`: refused.
+pub(crate) fn refuse_bind(endpoint: &Endpoint) -> Result<Box<dyn Listener>> {
+    Err(Error::Endpoint {
+        endpoint: endpoint.to_string(),
+        reason: "a broker is connected to, not bound".into(),
+    })
+}
+
+/// Whether our side publishes (else it subscribes), and the hello of the broker as its peer:
+/// a subscriber to everything for a publisher (the broker routes), a publisher for a
+/// subscriber.
+pub(crate) fn broker_hello(ours: &Hello) -> (bool, Hello) {
+    let publisher = !ours.socket_type.is_subscriber();
+    let peer = if publisher {
+        SocketType::Sub
+    } else {
+        SocketType::Pub
+    };
+    (publisher, Hello::new(peer))
+}
+
+/// A publication is `[topic]` or `[topic, body]`: `what` names the broker's message.
+pub(crate) fn check_publication(
+    what: &str,
+    socket_type: SocketType,
+    msg: &Multipart,
+) -> std::result::Result<(), String> {
+    if matches!(socket_type, SocketType::Pub | SocketType::XPub) && !(1..=2).contains(&msg.len()) {
+        return Err(format!(
+            "{what} is [topic, body]; this message has {} frames",
+            msg.len()
+        ));
+    }
+    Ok(())
+}
