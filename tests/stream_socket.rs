@@ -261,3 +261,39 @@ fn stream_refuses_non_byte_stream_transports() {
         assert!(s.connect("udp://127.0.0.1:5999").await.is_err());
     });
 }
+
+#[test]
+fn after_the_peer_ends_its_stream_writing_does_not_keep_the_connection_open() {
+    run(30, async {
+        let s = Socket::new(SocketType::Stream).unwrap();
+        let ep = s.bind("tcp://127.0.0.1:0").await.unwrap();
+        let at = addr(&ep);
+        let client = std::thread::spawn(move || {
+            let mut c = TcpStream::connect(at).unwrap();
+            c.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap(); // returns once our side closes
+            got.len()
+        });
+        let (id, _) = frames(&s.recv().await.unwrap());
+        let (_, end) = frames(&s.recv().await.unwrap());
+        assert!(end.is_empty(), "the end of its stream");
+        // keep writing, more often than the grace: the connection still closes
+        let mut refused = false;
+        for _ in 0..100 {
+            if s.send(to(&id, b"tick\n")).await.is_err() {
+                refused = true; // the id is gone: the connection closed
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(refused, "the connection stayed open while we wrote");
+        let got = tokio::task::spawn_blocking(move || client.join().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            got > 0 && got % 5 == 0,
+            "whole ticks before the close: {got}"
+        );
+    });
+}

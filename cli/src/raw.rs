@@ -2,7 +2,10 @@
 //! a DGRAM socket, like `nc -u`), each with an echo server.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
+use std::time::Duration;
 
 use actormq::{Frame, Multipart, Socket, SocketEvent, SocketType};
 use bytes::Bytes;
@@ -96,20 +99,27 @@ async fn talk(
     let mut lines = stdin_raw_lines();
     let mut stdin_open = true;
     let mut newlines = 0u64;
+    // a send waits for room while the peer does not read: meanwhile we go on reading what it
+    // sends (else two sides that both write before they read would wait for each other)
+    let mut sending: Option<Pin<Box<dyn Future<Output = actormq::Result<()>> + '_>>> = None;
     loop {
         if count.is_some_and(|n| newlines >= n) {
             return Ok(());
         }
         tokio::select! {
-            line = lines.recv(), if stdin_open => match line {
+            sent = async { sending.as_mut().expect("guarded").await }, if sending.is_some() => {
+                sending = None;
+                sent.map_err(err)?;
+            }
+            line = lines.recv(), if stdin_open && sending.is_none() => match line {
                 Some(line) => {
                     let line = line.map_err(|e| format!("reading stdin: {e}"))?;
-                    socket.send(to(&id, Bytes::from(line))).await.map_err(err)?;
+                    sending = Some(Box::pin(socket.send(to(&id, Bytes::from(line)))));
                 }
                 None => {
                     // a half-close, as `ncat` does: the peer still answers
                     stdin_open = false;
-                    socket.send(Multipart::from(vec![id.clone()])).await.map_err(err)?;
+                    sending = Some(Box::pin(socket.send(Multipart::from(vec![id.clone()]))));
                 }
             },
             msg = socket.recv() => {
@@ -127,27 +137,44 @@ async fn talk(
     }
 }
 
+/// How long the echo server waits for room toward a client that does not read before it
+/// stops echoing to it (so that one such client cannot hold up the others).
+const ECHO_PATIENCE: Duration = Duration::from_secs(5);
+
 /// An echo server for any number of plain TCP clients: each client's bytes go back to it; a
 /// client that shuts its side is closed once its bytes are echoed. Returns after `count`
 /// clients have come and gone, if given.
 async fn echo_clients(socket: &Socket, count: Option<u64>) -> Result<(), String> {
     let mut live: HashSet<Frame> = HashSet::new();
+    // clients that did not read their echo in time: not written to any more
+    let mut deaf: HashSet<Frame> = HashSet::new();
     let mut gone = 0u64;
     while count.is_none_or(|n| gone < n) {
         let (id, body) = split(socket.recv().await.map_err(err)?)?;
-        let sent = if !body.is_empty() {
-            socket.send(to(&id, body)).await
+        let reply = if !body.is_empty() {
+            if deaf.contains(&id) {
+                continue;
+            }
+            to(&id, body)
         } else if live.insert(id.clone()) {
             continue; // a new client
         } else {
             live.remove(&id);
             gone += 1;
+            if deaf.remove(&id) {
+                continue;
+            }
             // what it sent before is echoed: now close our side too
-            socket.send(to(&id, Bytes::new())).await
+            to(&id, Bytes::new())
         };
-        // a client may be gone before its echo is written: that is its loss, not an error
-        if let Err(e) = sent {
-            tracing::debug!(error = %e, "echo to a gone client");
+        match tokio::time::timeout(ECHO_PATIENCE, socket.send(reply)).await {
+            Ok(Ok(())) => {}
+            // a client may be gone before its echo is written: that is its loss, not an error
+            Ok(Err(e)) => tracing::debug!(error = %e, "echo to a gone client"),
+            Err(_) => {
+                tracing::warn!("a client does not read its echo: no longer echoing to it");
+                deaf.insert(id);
+            }
         }
     }
     Ok(())

@@ -211,3 +211,32 @@ fn dgram_echo_server_answers_each_sender_and_counts() {
     let (code, _, err) = server.finish();
     assert_eq!(code, 0, "exits after 2: {err}");
 }
+
+#[test]
+fn stream_connect_reads_while_it_writes_so_a_large_input_to_an_echo_server_completes() {
+    // an echo server that writes back before it reads on: with 8 MiB each way, a client that
+    // stopped reading while it waited to write would wait for ever
+    let (port, server) = std_echo_server();
+    let line = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n";
+    let input = line.repeat(8 * 1024 * 1024 / line.len());
+    let mut child = actormq()
+        .args(["stream", "--connect", &format!("tcp://127.0.0.1:{port}")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = input.clone();
+    let writer = std::thread::spawn(move || stdin.write_all(feed.as_bytes()).unwrap());
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    writer.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(out.len(), input.len());
+    assert!(
+        out == input.as_bytes(),
+        "the echo came back whole and in order"
+    );
+    assert_eq!(server.join().unwrap().len(), input.len());
+}

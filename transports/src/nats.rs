@@ -168,7 +168,9 @@ impl MessageLink for NatsLink {
     }
 }
 
-/// Publishes what the socket queues; ends when the connection is lost.
+/// Publishes what the socket queues; ends when the connection is lost (also while a batch is
+/// being published). A message over the server's `max_payload` is skipped with a warning, not
+/// the end of the connection.
 async fn publish(
     client: async_nats::Client,
     outbox: Arc<QueueOutbox>,
@@ -179,19 +181,34 @@ async fn publish(
             batch = outbox.next_batch() => batch,
             _ = lost.notified() => return "nats: connection lost".into(),
         };
-        for msg in &batch {
-            let subject = msg
-                .first()
-                .map(|s| String::from_utf8_lossy(s).into_owned())
-                .unwrap_or_default();
-            let body = msg.frames().get(1).cloned().unwrap_or_default();
-            if let Err(e) = client.publish(subject, body).await {
-                tracing::warn!(lost = batch.len(), error = %e, "publications to nats failed");
-                return format!("nats: {e}");
+        let sent = async {
+            for (i, msg) in batch.iter().enumerate() {
+                let subject = msg
+                    .first()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .unwrap_or_default();
+                let body = msg.frames().get(1).cloned().unwrap_or_default();
+                match client.publish(subject, body).await {
+                    Ok(()) => {}
+                    Err(e)
+                        if e.kind() == async_nats::client::PublishErrorKind::MaxPayloadExceeded =>
+                    {
+                        tracing::warn!(
+                            bytes = msg.byte_len(),
+                            "a message over the NATS server's max_payload was not published"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::warn!(lost = batch.len() - i, error = %e, "publications to nats failed");
+                        return Err(format!("nats: {e}"));
+                    }
+                }
             }
-        }
-        if let Err(e) = client.flush().await {
-            return format!("nats: {e}");
+            client.flush().await.map_err(|e| format!("nats: {e}"))
+        };
+        tokio::select! {
+            sent = sent => if let Err(why) = sent { return why },
+            _ = lost.notified() => return "nats: connection lost".into(),
         }
     }
 }

@@ -10,6 +10,10 @@ pub const MAX_BULK: usize = 64 << 20;
 /// Most elements accepted in one array (a pushed message has 3 or 4).
 pub const MAX_ARRAY: usize = 64;
 
+/// Most bytes one reply may take, all its parts together: one largest bulk string and room
+/// for the rest of a pushed message.
+pub const MAX_REPLY: usize = MAX_BULK + 64 * 1024;
+
 /// Deepest nesting of arrays accepted.
 const MAX_DEPTH: usize = 4;
 
@@ -58,7 +62,8 @@ pub fn encode_command(args: &[&[u8]], out: &mut BytesMut) {
 }
 
 /// Decodes the next whole value at the front of `buf`, removing its bytes; `Ok(None)` when more
-/// bytes are needed; an error when the server broke the protocol or a limit.
+/// bytes are needed; an error when the server broke the protocol or a limit (a reply still
+/// incomplete past [`MAX_REPLY`] bytes is one).
 ///
 /// ```
 /// use actormq_transports::resp::{decode, Value};
@@ -69,6 +74,9 @@ pub fn encode_command(args: &[&[u8]], out: &mut BytesMut) {
 /// ```
 pub fn decode(buf: &mut BytesMut) -> Result<Option<Value>, String> {
     match parse(&buf[..], 0)? {
+        None if buf.len() > MAX_REPLY => {
+            Err(format!("a RESP reply of more than {MAX_REPLY} bytes"))
+        }
         None => Ok(None),
         Some((value, used)) => {
             buf.advance(used);
@@ -219,6 +227,17 @@ mod tests {
         }
         let endless = vec![b'+'; MAX_LINE + 10];
         assert!(decode(&mut BytesMut::from(&endless[..])).is_err());
+        // each bulk string within its limit, the reply as a whole past its own
+        let half = MAX_BULK / 2 + 1024;
+        let mut big = BytesMut::new();
+        big.put_slice(format!("*3\r\n${half}\r\n").as_bytes());
+        big.put_slice(&vec![b'x'; half]);
+        big.put_slice(format!("\r\n${half}\r\n").as_bytes());
+        big.put_slice(&vec![b'y'; half]);
+        big.put_slice(format!("\r\n${half}\r\n").as_bytes());
+        big.put_slice(&vec![b'z'; 128 * 1024]);
+        assert!(big.len() > MAX_REPLY);
+        assert!(decode(&mut big).unwrap_err().contains("more than"));
     }
 
     proptest! {

@@ -313,11 +313,12 @@ impl Listener for UdpBound {
 fn bind_receiver(addr: SocketAddr, interface: Option<Ipv4Addr>) -> io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    // several receivers of one multicast group may share a port, as in libzmq
-    socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
     match addr.ip() {
         IpAddr::V4(group) if group.is_multicast() => {
+            // several receivers of one multicast group may share a port, as in libzmq (a
+            // unicast port stays one socket's: a second bind fails)
+            socket.set_reuse_address(true)?;
             socket.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), addr.port()).into())?;
             socket.join_multicast_v4(&group, &interface.unwrap_or(Ipv4Addr::UNSPECIFIED))?;
         }

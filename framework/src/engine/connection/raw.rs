@@ -139,6 +139,7 @@ impl Runner {
         let sndhwm = self.info.options.sndhwm;
         let mut taken = VecDeque::new();
         let mut wbuf = BytesMut::new();
+        let mut closing_at = None;
         loop {
             if out.take_batch(&mut taken) >= sndhwm {
                 self.socket.writable.do_send(PeerWritable);
@@ -149,9 +150,12 @@ impl Runner {
                     return DisconnectReason::ClosedBySocket;
                 }
                 if ends.peer_eof.get() {
+                    // counted from the end of the stream, once: writing does not extend it
+                    let deadline = *closing_at
+                        .get_or_insert_with(|| tokio::time::Instant::now() + AFTER_PEER_EOF);
                     tokio::select! {
                         _ = out.wake.notified() => continue,
-                        _ = tokio::time::sleep(AFTER_PEER_EOF) => {
+                        _ = tokio::time::sleep_until(deadline) => {
                             let _ = wr.shutdown().await;
                             return DisconnectReason::PeerClosed;
                         }
