@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:?smoke SECONDS | campaign EXECUTIONS [TARGET]}
 amount=${2:?how long}
-targets=(zmtp_decoder zmtp_session datagram typed_decode graph_file cli_line)
+targets=(zmtp_decoder zmtp_session datagram typed_decode graph_file cli_line resp)
 [ -n "${3:-}" ] && targets=("$3")
 command -v cargo-afl >/dev/null || cargo install cargo-afl --locked
 # AFL++ itself is built once per toolchain (cargo install usually does it already)
