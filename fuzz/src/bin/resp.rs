@@ -28,7 +28,10 @@ fn main() {
         }
         buf.extend_from_slice(&data[cut..]);
         let split_failed = drain(&mut buf, &mut split);
-        assert_eq!(whole, split, "the same values, read at once or in two reads");
+        assert_eq!(
+            whole, split,
+            "the same values, read at once or in two reads"
+        );
         assert_eq!(whole_failed, split_failed);
     });
 }
