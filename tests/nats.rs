@@ -1,5 +1,7 @@
 //! `nats://` against a real NATS server and nats-py peers: publish/subscribe both ways, prefix
-//! semantics with overlapping subscriptions delivered once, refusals, and a server restart.
+//! semantics with overlapping subscriptions delivered once, PUSH/PULL through a queue group,
+//! REQ/REP through NATS request/reply (both ways with nats-py, and a request that waits for its
+//! replier), refusals, and a server restart.
 //! Without `nats-server` installed each test says it was skipped (CI installs it and sets
 //! `ACTORMQ_REQUIRE_BROKERS`, so there a missing server fails).
 
@@ -110,7 +112,21 @@ fn nats_refuses_what_it_cannot_carry() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("publish/subscribe"), "{err}");
+        assert!(err.contains("needs a subject"), "{err}");
+        let dealer = Socket::new(SocketType::Dealer).unwrap();
+        let err = dealer
+            .connect(format!("{endpoint}/tasks").as_str())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not DEALER"), "{err}");
+        let sub = Socket::new(SocketType::Sub).unwrap();
+        let err = sub
+            .connect(format!("{endpoint}/tasks").as_str())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("topic"), "{err}");
         let sub = Socket::new(SocketType::Sub).unwrap();
         let err = sub.bind(endpoint.as_str()).await.unwrap_err().to_string();
         assert!(err.contains("connected to, not bound"), "{err}");
@@ -123,4 +139,136 @@ fn a_subscriber_reconnects_and_resubscribes_when_nats_restarts() {
         Some(server) => resubscribes_after_a_broker_restart(server),
         None => skip_without("nats-server"),
     }
+}
+
+/// Connects a socket of `kind` to `endpoint` and waits for its handshake.
+async fn connected(kind: SocketType, endpoint: &str) -> Socket {
+    let socket = Socket::new(kind).unwrap();
+    let mut events = socket.monitor();
+    socket.connect(endpoint).await.unwrap();
+    handshakes(&mut events, 1).await;
+    socket
+}
+
+#[test]
+fn push_to_two_pullers_shares_the_work_and_keeps_frames() {
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    let tasks = format!("{}/tasks.{}", server.endpoint(), std::process::id());
+    run(30, async move {
+        let a = connected(SocketType::Pull, &tasks).await;
+        let b = connected(SocketType::Pull, &tasks).await;
+        // the queue subscriptions reach the server before the first push
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let push = connected(SocketType::Push, &tasks).await;
+        let n = 200;
+        for i in 0..n {
+            push.send([format!("task {i}"), String::new(), "x".repeat(i % 3)])
+                .await
+                .unwrap();
+        }
+        push.send("one frame").await.unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        let (mut from_a, mut from_b) = (0, 0);
+        let mut single = 0;
+        while seen.len() + single < n + 1 {
+            let msg = tokio::select! {
+                m = a.recv() => { from_a += 1; m.unwrap() }
+                m = b.recv() => { from_b += 1; m.unwrap() }
+            };
+            if msg.len() == 1 {
+                assert_eq!(msg, Multipart::from("one frame"));
+                single += 1;
+                continue;
+            }
+            let f = msg.frames();
+            assert_eq!(f.len(), 3, "{msg:?}");
+            let i: usize = std::str::from_utf8(&f[0]).unwrap()[5..].parse().unwrap();
+            assert!(f[1].is_empty() && f[2] == "x".repeat(i % 3));
+            assert!(seen.insert(i), "task {i} came twice");
+        }
+        assert!(
+            from_a > 0 && from_b > 0,
+            "one puller took all: {from_a}/{from_b}"
+        );
+        for s in [&a, &b] {
+            assert!(recv_within(s, 300).await.is_none(), "a task came twice");
+        }
+    });
+}
+
+#[test]
+fn nats_py_requests_reach_an_actormq_rep_and_actormq_requests_a_nats_py_replier() {
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    let port = server.port;
+    let id = std::process::id();
+    let ours = format!("{}/svc.ours.{id}", server.endpoint());
+    let theirs = format!("svc.theirs.{id}");
+    let (mut replier, replier_out) =
+        python_subscriber(nats_peer(port).args(["reply", &theirs, "2"]));
+    let theirs = format!("{}/{theirs}", server.endpoint());
+    run(40, async move {
+        // python asks, our REP answers
+        let rep = connected(SocketType::Rep, &ours).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let subject = ours.rsplit('/').next().unwrap().to_string();
+        let python = nats_peer(port)
+            .args(["request", &subject, "2", "hello"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for i in 0..2 {
+            let request = rep.recv().await.unwrap();
+            assert_eq!(request, Multipart::from(format!("hello {i}")));
+            rep.send(format!("world {i}")).await.unwrap();
+        }
+        let out = tokio::task::spawn_blocking(move || python.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "world 0\nworld 1\n");
+
+        // we ask, python answers (upper-cased)
+        let req = connected(SocketType::Req, &theirs).await;
+        for word in ["cats", "hats"] {
+            req.send(word).await.unwrap();
+            assert_eq!(
+                req.recv().await.unwrap(),
+                Multipart::from(word.to_uppercase())
+            );
+        }
+    });
+    let lines: Vec<String> = replier_out.lines().map(Result::unwrap).collect();
+    assert!(replier.wait().unwrap().success());
+    assert_eq!(lines, ["cats", "hats"]);
+}
+
+#[test]
+fn a_request_waits_for_its_replier_and_multipart_replies_come_back_whole() {
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    let svc = format!("{}/svc.late.{}", server.endpoint(), std::process::id());
+    run(30, async move {
+        let opts = actormq::SocketOptions::default().req_correlate(true);
+        let req = Socket::with_options(SocketType::Req, opts).unwrap();
+        let mut events = req.monitor();
+        req.connect(svc.as_str()).await.unwrap();
+        handshakes(&mut events, 1).await;
+        req.send(["part one", "part two"]).await.unwrap();
+        // nobody replies yet: the server says "no responders", the request waits
+        assert!(recv_within(&req, 400).await.is_none());
+        let rep = connected(SocketType::Rep, &svc).await;
+        let request = rep.recv().await.unwrap();
+        assert_eq!(request, Multipart::from(["part one", "part two"]));
+        rep.send(["reply", "", "three frames"]).await.unwrap();
+        assert_eq!(
+            req.recv().await.unwrap(),
+            Multipart::from(["reply", "", "three frames"])
+        );
+    });
 }

@@ -234,7 +234,7 @@ impl Socket {
             return Ok(false); // the actor answers "transport not available"
         };
         transport
-            .check_socket(self.socket_type(), binding)
+            .check_socket(self.socket_type(), endpoint, binding)
             .map_err(|why| self.refused(&why))?;
         let kind = transport.kind();
         match self.socket_type() {

@@ -87,8 +87,8 @@ impl MessageLink for RedisLink {
     /// No hello on the wire: a publisher's peer stands for a subscriber to everything (Redis
     /// routes), a subscriber's for a publisher.
     fn handshake(&mut self, ours: Hello) -> BoxFuture<'_, std::result::Result<Hello, String>> {
-        let (publisher, peer) = broker_hello(&ours);
-        self.publisher = publisher;
+        let peer = broker_hello(&ours);
+        self.publisher = !ours.socket_type.is_subscriber();
         Box::pin(async move { Ok(peer) })
     }
 
@@ -297,6 +297,7 @@ impl Transport for RedisTransport {
     fn check_socket(
         &self,
         socket_type: SocketType,
+        _endpoint: &Endpoint,
         binding: bool,
     ) -> std::result::Result<(), String> {
         check_pubsub("redis", socket_type, binding)

@@ -95,15 +95,16 @@ pub trait Transport: Send + Sync + 'static {
     fn bind<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<Box<dyn Listener>>>;
     /// Connects to the endpoint once (the caller retries): the link and the peer's address.
     fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>>;
-    /// Whether a socket of `socket_type` may bind (`binding`) or connect an endpoint of this
-    /// transport; the reason if not, which the socket reports at `bind`/`connect`. Default:
-    /// every type, both ways.
+    /// Whether a socket of `socket_type` may bind (`binding`) or connect `endpoint` (one of
+    /// this transport's); the reason if not, which the socket reports at `bind`/`connect`.
+    /// Default: every type, both ways.
     fn check_socket(
         &self,
         socket_type: crate::SocketType,
+        endpoint: &Endpoint,
         binding: bool,
     ) -> std::result::Result<(), String> {
-        let _ = (socket_type, binding);
+        let _ = (socket_type, endpoint, binding);
         Ok(())
     }
     /// Whether a socket of `socket_type` attached to this transport can send `msg` over it; the
