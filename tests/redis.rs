@@ -127,7 +127,14 @@ fn redis_refuses_what_it_cannot_carry() {
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("publish/subscribe"), "{err}");
+        assert!(err.contains("not REQ"), "{err}");
+        let push = Socket::new(SocketType::Push).unwrap();
+        let err = push
+            .connect(endpoint.as_str())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("redis://HOST:PORT/STREAM"), "{err}");
         let publisher = Socket::new(SocketType::Pub).unwrap();
         let err = publisher
             .bind(endpoint.as_str())

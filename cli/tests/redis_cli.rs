@@ -111,3 +111,30 @@ fn pub_turns_each_stdin_line_into_a_redis_publish() {
         ]
     );
 }
+
+#[test]
+fn push_and_pull_share_work_through_a_redis_stream() {
+    let Some(server) = BrokerServer::any(Broker::Redis) else {
+        return skip_without("redis-server");
+    };
+    let key = format!("cli.tasks.{}", std::process::id());
+    let tasks = format!("{}/{key}", server.endpoint());
+    // the stream keeps the work until a puller comes
+    let out = run_with(
+        &["push", "--connect", &tasks, "--raw"],
+        "resize\t cat.png\nfeed\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, out, err) = spawn(&["pull", "--connect", &tasks, "--raw", "--count", "2"]).finish();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "resize\t cat.png\nfeed\n");
+    assert_eq!(
+        redis(server.port, &["XLEN", &key]).trim(),
+        ":0",
+        "acknowledged and deleted"
+    );
+}

@@ -113,6 +113,7 @@ impl Socket {
             span,
             dropped: Default::default(),
             dropped_unread: Default::default(),
+            taken: Default::default(),
         });
         let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
         // The one turn state: checked on this handle, where the application calls (a REQ's
@@ -421,6 +422,7 @@ impl Socket {
             self.inner.addr.do_send(Pump);
         }
         self.inner.turn.received();
+        self.inner.info.taken.took(item.0);
         Some(item)
     }
 

@@ -3,6 +3,7 @@
     python3 redis_peer.py PORT sub CHANNEL N       prints READY, then N messages as "channel data"
     python3 redis_peer.py PORT pub CHANNEL N DATA  waits for 2 pattern subscribers, publishes N
     python3 redis_peer.py PORT pubcats N           publishes N MessagePack cats on cats.<breed>
+    python3 redis_peer.py PORT xadd STREAM N DATA  appends N entries {task: "DATA i", by: python}
 """
 import sys
 import time
@@ -39,3 +40,7 @@ elif mode == "pubcats":
         breed = breeds[n % 2]
         cat = {"breed": breed, "name": "Tom", "hat": "bowler"}
         r.publish("cats." + breed, msgpack.packb(cat))
+elif mode == "xadd":
+    # appends N entries "task i" to a stream, as another producer would
+    for n in range(int(sys.argv[4])):
+        r.xadd(sys.argv[3], {"task": f"{sys.argv[5]} {n}", "by": "python"})

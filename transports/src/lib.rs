@@ -43,7 +43,7 @@ pub use endpoint::{Endpoint, Host, HostPort};
 pub use endpoint_list::{parse_endpoint_list, parse_endpoint_list_as, Attach};
 pub use error::{Error, Result};
 pub use frame::{Frame, Multipart};
-pub use link::{Hello, Inbox, Link, MessageLink, Outbox, Started, Wake};
+pub use link::{Hello, Inbox, Link, MessageLink, Outbox, Started, Taken, Wake};
 pub use socket_type::SocketType;
 pub use transport::{
     register_transport, transport_for, BoxFuture, BoxedStream, Listener, Stream, Transport,

@@ -67,6 +67,10 @@ impl Hello {
 /// A callback that a queue calls to say it has room again.
 pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
+/// A callback told how many more of a link's messages the application has taken (received):
+/// a link to a durable queue acknowledges them to the broker then ([`Inbox::on_taken`]).
+pub type Taken = Arc<dyn Fn(usize) + Send + Sync>;
+
 /// A connection that carries whole messages (see the module docs for the order of calls).
 pub trait MessageLink: Send + 'static {
     /// Sends our hello and returns the peer's, or why the link ended first. The socket bounds
@@ -133,6 +137,15 @@ pub trait Inbox: Send + Sync + 'static {
     fn want_room(&self, limit: usize) -> bool;
     /// Sets the callback of [`Inbox::want_room`] (once, by the sender that delivers here).
     fn on_room(&self, wake: Wake);
+    /// Asks to be told, through `taken`, each time the application takes messages this link
+    /// delivered (in the order they were delivered): for a link that acknowledges its messages
+    /// to a durable broker only once the application has them. True if the socket will call
+    /// it; false (the default, for an inbox that cannot tell) if the link must acknowledge on
+    /// delivery instead. Messages the socket drops unread (at close) are never reported.
+    fn on_taken(&self, taken: Taken) -> bool {
+        let _ = taken;
+        false
+    }
 }
 
 /// Where a socket sends over a message link: a bounded, synchronous queue toward the peer.

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::recv::RecvQueue;
 use crate::engine::queues::send::SendQueue;
+use crate::engine::queues::taken::TakenHooks;
 use crate::event::SocketEvent;
 use crate::SocketOptions;
 
@@ -35,6 +36,8 @@ pub(crate) struct SocketInfo {
     pub(crate) dropped: AtomicU64,
     /// Messages for the application dropped unread ([`crate::Socket::dropped_unread`]).
     pub(crate) dropped_unread: AtomicU64,
+    /// Links told when the application takes their messages (a durable broker's queue).
+    pub(crate) taken: TakenHooks,
 }
 
 impl SocketInfo {

@@ -70,7 +70,7 @@ impl Runner {
             }
         };
         let started = tokio::select! {
-            started = within(opts.handshake_ivl, link.start(inq, wake)) => started,
+            started = within(opts.handshake_ivl, link.start(inq.clone(), wake)) => started,
             _ = socket_closed => {
                 self.leave(&out);
                 return DisconnectReason::ClosedBySocket;
@@ -87,6 +87,9 @@ impl Runner {
                 return CloseReason::HandshakeTimeout(opts.handshake_ivl).into();
             }
         };
+        if let Some(hook) = inq.taken_hook() {
+            self.info.taken.register(self.id, hook);
+        }
         let outbox = started.outbox.clone();
         out.go_direct(started.outbox);
         // live once started: what the link told the socket on starting (a broker's "subscribed

@@ -367,6 +367,7 @@ impl Runner {
 
     /// The end of a joined session.
     fn leave(&self, out: &PeerOut) {
+        self.info.taken.unregister(self.id);
         out.close();
         self.socket.gone.do_send(PeerGone { id: self.id });
     }

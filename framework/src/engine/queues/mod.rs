@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Files, each using only those above it: `lock`, `compact`, `peer_in`, `peer_out`, `send`,
-//! `recv`.
+//! `recv`, `taken` (acknowledgements back to the links that asked for them).
 
 pub(crate) mod compact;
 pub(crate) mod lock;
@@ -19,3 +19,4 @@ pub(crate) mod peer_in;
 pub(crate) mod peer_out;
 pub(crate) mod recv;
 pub(crate) mod send;
+pub(crate) mod taken;

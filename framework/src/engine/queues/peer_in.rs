@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::thread::ThreadId;
 
-use actormq_transports::{BoxFuture, Inbox, Multipart, Wake};
+use actormq_transports::{BoxFuture, Inbox, Multipart, Taken, Wake};
 use tokio::sync::Notify;
 
 use crate::engine::pack::{cost, segments, Segment};
@@ -41,6 +41,9 @@ pub(crate) struct PeerIn {
     /// rather than a message at a time), or 0 when nobody waits. Written and read under the
     /// queue's lock, so the wake-up cannot slip between a check and a pop.
     wake_below: AtomicUsize,
+    /// The link's callback for messages the application took ([`Inbox::on_taken`]); the
+    /// connection registers it with the socket once the link has started.
+    taken: OnceLock<Taken>,
 }
 
 /// The messages of a [`PeerIn`], as the batches they came in (so that a batch is queued
@@ -118,7 +121,13 @@ impl PeerIn {
             thread: std::thread::current().id(),
             sender: OnceLock::new(),
             wake_below: AtomicUsize::new(0),
+            taken: OnceLock::new(),
         }
+    }
+
+    /// The link's callback for messages the application took, if it asked for one.
+    pub(crate) fn taken_hook(&self) -> Option<Taken> {
+        self.taken.get().cloned()
     }
 
     /// The in-process sender found this queue at `hwm`: true when there is room after all,
@@ -294,6 +303,11 @@ impl Inbox for PeerIn {
 
     fn on_room(&self, wake: Wake) {
         let _ = self.sender.set(wake);
+    }
+
+    fn on_taken(&self, taken: Taken) -> bool {
+        let _ = self.taken.set(taken);
+        true
     }
 }
 
