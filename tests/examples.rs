@@ -97,3 +97,30 @@ fn the_secure_feed_serves_the_known_subscriber_and_refuses_the_stranger() {
         assert!(refused.contains("is not allowed"), "{refused}");
     });
 }
+
+#[path = "../examples/redis_cats.rs"]
+mod redis_cats;
+
+#[test]
+fn redis_cats_reads_the_persians_a_python_service_publishes() {
+    // it counts the server's pattern subscriptions (the Python side waits for one): its own
+    let Some(server) = BrokerServer::own(Broker::Redis) else {
+        return skip_without("redis-server");
+    };
+    let port = server.port.to_string();
+    let endpoint = server.endpoint();
+    let python = std::process::Command::new("python3")
+        .arg(format!(
+            "{}/examples/redis_cats.py",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args([port.as_str(), "30"])
+        .spawn()
+        .expect("python3 with redis and msgpack");
+    run(30, async move {
+        let cats = redis_cats::demo(&endpoint, 5).await.unwrap();
+        assert!(cats.iter().all(|c| c.breed == "persian"), "{cats:?}");
+        assert_eq!(cats.len(), 5);
+    });
+    let _ = python.wait_with_output();
+}

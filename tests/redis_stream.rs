@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -47,16 +47,7 @@ async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 async fn connected(kind: SocketType, endpoint: &str, opts: SocketOptions) -> Socket {
-    let socket = Socket::with_options(kind, opts).unwrap();
-    let mut events = socket.monitor();
-    socket.connect(endpoint).await.unwrap();
-    handshakes(&mut events, 1).await;
-    socket
-}
-
-/// The number in `task N`.
-fn number(frame: &[u8]) -> usize {
-    std::str::from_utf8(frame).unwrap()[5..].parse().unwrap()
+    connected_with(kind, endpoint, opts).await
 }
 
 #[test]
@@ -107,7 +98,7 @@ fn work_pushed_before_any_puller_waits_for_the_pullers_who_share_it() {
                 }
                 _ => {
                     assert_eq!(f.len(), 3, "{msg:?}");
-                    let i = number(&f[0]);
+                    let i = task_number(&f[0]);
                     assert!(f[1].is_empty() && f[2] == "x".repeat(i % 3));
                     assert!(seen.insert(i), "task {i} came twice");
                 }
@@ -172,31 +163,10 @@ fn entries_are_acknowledged_only_once_the_application_received_them() {
 /// Set in the child process of [`a_killed_puller_loses_nothing`]: the endpoint it pulls from.
 const CHILD: &str = "ACTORMQ_TEST_STREAM_CHILD";
 
-/// The child: a puller that receives 20 messages, prints them, and then holds what it has read
-/// until it is killed.
-fn child(endpoint: String) -> ! {
-    run(3600, async move {
-        let pull = connected(
-            SocketType::Pull,
-            &endpoint,
-            SocketOptions::default().rcvhwm(50),
-        )
-        .await;
-        let mut out = std::io::stdout();
-        for _ in 0..20 {
-            let msg = pull.recv().await.unwrap();
-            writeln!(out, "got {}", String::from_utf8_lossy(&msg.frames()[0])).unwrap();
-            out.flush().unwrap();
-        }
-        std::future::pending::<()>().await;
-    });
-    unreachable!()
-}
-
 #[test]
 fn a_killed_puller_loses_nothing() {
-    if let Ok(endpoint) = std::env::var(CHILD) {
-        child(endpoint);
+    if let Some(endpoint) = is_killed_puller(CHILD) {
+        killed_puller_child(endpoint);
     }
     let Some(server) = BrokerServer::any(Broker::Redis) else {
         return skip_without("redis-server");
@@ -207,56 +177,18 @@ fn a_killed_puller_loses_nothing() {
     let n = 200;
     run(20, {
         let base = base.clone();
-        async move {
-            let push = connected(SocketType::Push, &base, SocketOptions::default()).await;
-            for i in 0..n {
-                push.send(format!("task {i}")).await.unwrap();
-            }
-            push.close().await;
-        }
+        async move { push_tasks(&base, n).await }
     });
-    let mut puller = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "a_killed_puller_loses_nothing", "--nocapture"])
-        .env(CHILD, &base)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(puller.stdout.take().unwrap());
-    let mut done = BTreeSet::new();
-    let mut line = String::new();
-    while done.len() < 20 {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the child puller died"
-        );
-        if let Some(task) = line.trim().strip_prefix("got ") {
-            done.insert(number(task.as_bytes()));
-        }
-    }
-    // the puller has read more than it printed: those are in flight, pending in the group
-    let in_flight = redis_int(port, &["XPENDING", &key, "actormq"]);
-    assert!(in_flight > 0, "nothing in flight");
-    puller.kill().unwrap();
-    puller.wait().unwrap();
-    let mut rest = String::new();
-    out.read_to_string(&mut rest).unwrap();
-    assert!(
-        !rest.contains("got "),
-        "the child printed more than 20: {rest}"
-    );
+    let mut in_flight = 0;
+    let done = killed_puller("a_killed_puller_loses_nothing", CHILD, &base, || {
+        // the puller has read more than it printed: pending in the group, unacknowledged
+        in_flight = redis_int(port, &["XPENDING", &key, "actormq"]);
+        assert!(in_flight > 0, "nothing in flight");
+    });
     // another puller claims what the dead one held, once idle 500 ms, and reads the rest
     let claiming = format!("{base}?claim_idle_ms=500");
     run(30, async move {
-        let pull = connected(SocketType::Pull, &claiming, SocketOptions::default()).await;
-        let mut again = 0;
-        while done.len() < n {
-            let msg = pull.recv().await.unwrap();
-            if !done.insert(number(&msg.frames()[0])) {
-                again += 1; // at least once: a message may come twice, never not at all
-            }
-        }
-        assert_eq!(done, (0..n).collect::<BTreeSet<_>>());
+        let again = pull_the_rest(&claiming, done, n).await;
         eprintln!("{in_flight} in flight at the kill; {again} delivered twice");
         eventually("the stream is empty", || {
             redis_int(port, &["XLEN", &key]) == 0

@@ -10,6 +10,7 @@ use std::time::Duration;
 pub enum Broker {
     Redis,
     Nats,
+    Amqp,
 }
 
 impl Broker {
@@ -18,6 +19,17 @@ impl Broker {
         match self {
             Broker::Redis => "redis-server",
             Broker::Nats => "nats-server",
+            Broker::Amqp => "rabbitmq-server",
+        }
+    }
+
+    /// How to start the server: RabbitMQ's own start script rather than Debian's wrapper,
+    /// which runs it through `su` (and would not stop with the process we started).
+    fn command(self) -> &'static str {
+        const RABBITMQ: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
+        match self {
+            Broker::Amqp if std::path::Path::new(RABBITMQ).exists() => RABBITMQ,
+            other => other.program(),
         }
     }
 
@@ -35,8 +47,39 @@ impl Broker {
                 "no",
             ],
             Broker::Nats => &["-a", "127.0.0.1", "-p", &port],
+            Broker::Amqp => &[],
         };
         args.iter().map(|a| a.to_string()).collect()
+    }
+
+    /// RabbitMQ takes its settings from the environment: its port, a node name, a distribution
+    /// port and a data directory of its own. (Its start script stops the broker on SIGTERM:
+    /// see [`BrokerServer::stop`].)
+    fn env(self, port: u16) -> Vec<(String, String)> {
+        let Broker::Amqp = self else {
+            return Vec::new();
+        };
+        let dir = rabbitmq_dir(port);
+        let dist = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_or(port.wrapping_add(1), |a| a.port());
+        [
+            ("RABBITMQ_NODE_PORT", port.to_string()),
+            ("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1".into()),
+            ("RABBITMQ_NODENAME", format!("actormq{port}@localhost")),
+            ("RABBITMQ_DIST_PORT", dist.to_string()),
+            ("RABBITMQ_MNESIA_BASE", format!("{dir}/mnesia")),
+            ("RABBITMQ_LOG_BASE", format!("{dir}/log")),
+            ("RABBITMQ_ENABLED_PLUGINS_FILE", format!("{dir}/plugins")),
+            ("RABBITMQ_CONFIG_FILE", format!("{dir}/none")),
+            (
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                format!("{dir}/advanced.config"),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
 
     /// The variable naming a server CI started.
@@ -44,6 +87,7 @@ impl Broker {
         match self {
             Broker::Redis => "ACTORMQ_REDIS_PORT",
             Broker::Nats => "ACTORMQ_NATS_PORT",
+            Broker::Amqp => "ACTORMQ_AMQP_PORT",
         }
     }
 
@@ -51,6 +95,7 @@ impl Broker {
         match self {
             Broker::Redis => "redis",
             Broker::Nats => "nats",
+            Broker::Amqp => "amqp",
         }
     }
 }
@@ -113,14 +158,16 @@ impl BrokerServer {
 
     /// Starts the server on `self.port`; false when it is not installed.
     pub fn start(&mut self) -> bool {
-        let child = std::process::Command::new(self.broker.program())
+        let child = std::process::Command::new(self.broker.command())
             .args(self.broker.args(self.port))
+            .envs(self.broker.env(self.port))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
         let Ok(child) = child else { return false };
         self.child = Some(child);
-        for _ in 0..100 {
+        // RabbitMQ boots an Erlang node first: seconds, not milliseconds
+        for _ in 0..600 {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return true;
             }
@@ -136,13 +183,27 @@ impl BrokerServer {
     /// Stops a server this test started.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            if let Broker::Amqp = self.broker {
+                // the start script stops the Erlang node it started on SIGTERM (SIGKILL would
+                // leave the node running)
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(rabbitmq_dir(self.port));
+                return;
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
     pub fn endpoint(&self) -> String {
-        format!("{}://127.0.0.1:{}", self.broker.scheme(), self.port)
+        match self.broker {
+            // RabbitMQ's default user, allowed from loopback
+            Broker::Amqp => format!("amqp://guest:guest@127.0.0.1:{}", self.port),
+            _ => format!("{}://127.0.0.1:{}", self.broker.scheme(), self.port),
+        }
     }
 }
 
@@ -160,4 +221,9 @@ pub fn skip_without(what: &str) {
     eprintln!(
         "SKIPPED: {what} is not installed here (apt-get install {what}); this test did not run"
     );
+}
+
+/// The data directory of a RabbitMQ started for the tests on `port`.
+fn rabbitmq_dir(port: u16) -> String {
+    format!("{}/actormq-rabbitmq-{port}", std::env::temp_dir().display())
 }

@@ -259,3 +259,111 @@ pub fn python_subscriber(
     assert_eq!(line.trim(), "READY", "the python subscriber is subscribed");
     (child, out)
 }
+
+/// Connects a socket of `kind` with `opts` to `endpoint` and waits for its handshake.
+pub async fn connected_with(kind: SocketType, endpoint: &str, opts: SocketOptions) -> Socket {
+    let socket = Socket::with_options(kind, opts).unwrap();
+    let mut events = socket.monitor();
+    socket.connect(endpoint).await.unwrap();
+    handshakes(&mut events, 1).await;
+    socket
+}
+
+/// The number in a frame `task N`.
+pub fn task_number(frame: &[u8]) -> usize {
+    std::str::from_utf8(frame).unwrap()[5..].parse().unwrap()
+}
+
+/// Pushes `task 0` … `task n-1` to `endpoint` and closes once they have left.
+pub async fn push_tasks(endpoint: &str, n: usize) {
+    let push = connected_with(SocketType::Push, endpoint, SocketOptions::default()).await;
+    for i in 0..n {
+        push.send(format!("task {i}")).await.unwrap();
+    }
+    push.close().await;
+}
+
+/// How many tasks the killed puller of [`killed_puller`] prints before it holds the rest.
+pub const PRINTED_BEFORE_THE_KILL: usize = 20;
+
+/// The durable-queue test of a killed consumer, for a test named `test` whose first line is
+/// `if let Some(ep) = is_killed_puller(VAR) { killed_puller_child(ep) }`: runs this test's
+/// binary again as a puller of `endpoint` (rcvhwm 50) that prints the first
+/// [`PRINTED_BEFORE_THE_KILL`] tasks it receives and then holds what else it has read;
+/// `in_flight` is called before the kill (to check what it holds); the puller is killed with
+/// SIGKILL. Returns the tasks it printed.
+pub fn killed_puller(
+    test: &str,
+    var: &str,
+    endpoint: &str,
+    in_flight: impl FnOnce(),
+) -> std::collections::BTreeSet<usize> {
+    use std::io::{BufRead, Read};
+    let mut puller = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture"])
+        .env(var, endpoint)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(puller.stdout.take().unwrap());
+    let mut done = std::collections::BTreeSet::new();
+    let mut line = String::new();
+    while done.len() < PRINTED_BEFORE_THE_KILL {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child puller died"
+        );
+        if let Some(task) = line.trim().strip_prefix("got ") {
+            done.insert(task_number(task.as_bytes()));
+        }
+    }
+    in_flight();
+    puller.kill().unwrap();
+    puller.wait().unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(!rest.contains("got "), "the child printed more: {rest}");
+    done
+}
+
+/// The endpoint a [`killed_puller`] child is to pull from, when this process is one.
+pub fn is_killed_puller(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+/// The child of [`killed_puller`]: never returns (it is killed).
+pub fn killed_puller_child(endpoint: String) -> ! {
+    use std::io::Write;
+    run(3600, async move {
+        let opts = SocketOptions::default().rcvhwm(50);
+        let pull = connected_with(SocketType::Pull, &endpoint, opts).await;
+        let mut out = std::io::stdout();
+        for _ in 0..PRINTED_BEFORE_THE_KILL {
+            let msg = pull.recv().await.unwrap();
+            writeln!(out, "got {}", String::from_utf8_lossy(&msg.frames()[0])).unwrap();
+            out.flush().unwrap();
+        }
+        std::future::pending::<()>().await;
+    });
+    unreachable!()
+}
+
+/// Pulls from `endpoint` until every task `0..n` has been seen in `done` or now, and asserts
+/// that nothing more comes; returns how many came a second time (at least once delivery).
+pub async fn pull_the_rest(
+    endpoint: &str,
+    mut done: std::collections::BTreeSet<usize>,
+    n: usize,
+) -> usize {
+    let pull = connected_with(SocketType::Pull, endpoint, SocketOptions::default()).await;
+    let mut again = 0;
+    while done.len() < n {
+        let msg = pull.recv().await.unwrap();
+        if !done.insert(task_number(&msg.frames()[0])) {
+            again += 1;
+        }
+    }
+    assert_eq!(done, (0..n).collect());
+    again
+}

@@ -1,5 +1,8 @@
-//! What the broker transports (`redis://`, `nats://`) share: which sockets may use them, the
-//! hello that stands for the broker, and the shape of a publication.
+//! What the broker transports (`redis://`, `nats://`, `amqp://`) share: which sockets may use
+//! them, the hello that stands for the broker, the shape of a publication, a multipart message
+//! as one broker payload, and a request's envelope.
+
+use bytes::{Bytes, BytesMut};
 
 use crate::link::Hello;
 use crate::{Endpoint, Error, Listener, Multipart, Result, SocketType};
@@ -72,4 +75,90 @@ pub(crate) fn check_publication(
         ));
     }
     Ok(())
+}
+
+/// The frames of a multipart message, concatenated into one broker payload, and the lengths
+/// that split it again (`"5,0,12"`), carried in a header beside it.
+pub(crate) fn join_frames(frames: &[Bytes]) -> (String, Bytes) {
+    let lengths: Vec<String> = frames.iter().map(|f| f.len().to_string()).collect();
+    let mut payload = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
+    for frame in frames {
+        payload.extend_from_slice(frame);
+    }
+    (lengths.join(","), payload.freeze())
+}
+
+/// The frames `payload` holds by the `lengths` header `header` carried (slices of it, not
+/// copies); why not, when the header is malformed or does not add up to the payload's length.
+pub(crate) fn split_frames(
+    header: &str,
+    lengths: &str,
+    payload: Bytes,
+) -> std::result::Result<Multipart, String> {
+    let mut frames = Multipart::new();
+    let mut at = 0usize;
+    for length in lengths.split(',') {
+        let n: usize = length
+            .trim()
+            .parse()
+            .map_err(|_| format!("{header}: {lengths:?} is not a list of lengths"))?;
+        let end = at
+            .checked_add(n)
+            .filter(|end| *end <= payload.len())
+            .ok_or_else(|| {
+                format!(
+                    "{header}: {lengths:?} is longer than the payload ({} bytes)",
+                    payload.len()
+                )
+            })?;
+        frames.push(payload.slice(at..end));
+        at = end;
+    }
+    if at != payload.len() {
+        return Err(format!(
+            "{header}: {lengths:?} is shorter than the payload ({} bytes)",
+            payload.len()
+        ));
+    }
+    Ok(frames)
+}
+
+/// A REQ's message split into its envelope (the frames up to and including the first empty
+/// one: the delimiter, and with `req_correlate` the request id before it), which stays with
+/// the requester, and the body, which travels.
+pub(crate) fn split_envelope(msg: &Multipart) -> (Vec<Bytes>, Vec<Bytes>) {
+    let frames = msg.frames();
+    let at = frames.iter().position(Bytes::is_empty).map_or(0, |i| i + 1);
+    (frames[..at].to_vec(), frames[at..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_join_and_split_and_malformed_lengths_are_refused() {
+        let frames = [Bytes::from("a"), Bytes::new(), Bytes::from("bcd")];
+        let (lengths, payload) = join_frames(&frames);
+        assert_eq!((lengths.as_str(), &payload[..]), ("1,0,3", &b"abcd"[..]));
+        assert_eq!(
+            split_frames("h", &lengths, payload.clone())
+                .unwrap()
+                .frames(),
+            &frames
+        );
+        for bad in ["", "1,x", "5", "1,1", "-1,5", "2,18446744073709551615"] {
+            assert!(split_frames("h", bad, payload.clone()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn envelopes_end_at_the_first_empty_frame() {
+        let msg = Multipart::from(["id", "", "a", "", "b"]);
+        let (envelope, body) = split_envelope(&msg);
+        assert_eq!(envelope, [Bytes::from("id"), Bytes::new()]);
+        assert_eq!(body, [Bytes::from("a"), Bytes::new(), Bytes::from("b")]);
+        let (envelope, body) = split_envelope(&Multipart::from(["x"]));
+        assert!(envelope.is_empty() && body.len() == 1);
+    }
 }

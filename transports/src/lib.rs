@@ -12,7 +12,11 @@
 //! ```
 #![warn(missing_debug_implementations)]
 
-#[cfg(any(feature = "redis", feature = "nats"))]
+#[cfg(any(feature = "redis", feature = "amqp"))]
+mod ack;
+#[cfg(feature = "amqp")]
+pub mod amqp;
+#[cfg(any(feature = "redis", feature = "nats", feature = "amqp"))]
 mod broker;
 pub mod datagram;
 mod endpoint;

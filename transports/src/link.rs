@@ -243,6 +243,19 @@ impl QueueOutbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Completes once messages are queued, without taking them: for a driver that still
+    /// waits for earlier batches to be confirmed and must not call [`QueueOutbox::next_batch`]
+    /// (which says that everything before has left) with nothing queued.
+    pub async fn queued(&self) {
+        loop {
+            let notified = self.ready.notified();
+            if !self.lock().queue.is_empty() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Waits until messages are queued, then takes them all (oldest first). Calling it again
     /// says that the batch before has left (see [`Outbox::flushed`]).
     pub async fn next_batch(&self) -> VecDeque<Multipart> {

@@ -144,6 +144,8 @@ fn registry() -> &'static RwLock<Vec<Arc<dyn Transport>>> {
             Arc::new(crate::redis::RedisTransport),
             #[cfg(feature = "nats")]
             Arc::new(crate::nats::NatsTransport),
+            #[cfg(feature = "amqp")]
+            Arc::new(crate::amqp::AmqpTransport),
         ];
         RwLock::new(builtin)
     })

@@ -7,8 +7,9 @@
 //! payload is refused ([`decode`]), and the receiver skips it with a warning.
 
 use async_nats::HeaderMap;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use crate::broker::{join_frames, split_frames};
 use crate::Multipart;
 
 /// The header that lists the lengths of a multipart message's frames.
@@ -34,49 +35,19 @@ pub fn encode(frames: &[Bytes]) -> (Option<HeaderMap>, Bytes) {
     if let [one] = frames {
         return (None, one.clone());
     }
-    let lengths: Vec<String> = frames.iter().map(|f| f.len().to_string()).collect();
+    let (lengths, payload) = join_frames(frames);
     let mut headers = HeaderMap::new();
-    headers.insert(FRAMES_HEADER, lengths.join(",").as_str());
-    let mut payload = BytesMut::with_capacity(frames.iter().map(Bytes::len).sum());
-    for frame in frames {
-        payload.extend_from_slice(frame);
-    }
-    (Some(headers), payload.freeze())
+    headers.insert(FRAMES_HEADER, lengths.as_str());
+    (Some(headers), payload)
 }
 
 /// The frames a received message carries (slices of its payload, not copies); why not, when
 /// its `Actormq-Frames` header is malformed or does not add up to the payload's length.
 pub fn decode(headers: Option<&HeaderMap>, payload: Bytes) -> Result<Multipart, String> {
-    let Some(lengths) = headers.and_then(|h| h.get(FRAMES_HEADER)) else {
-        return Ok(Multipart::from(payload));
-    };
-    let lengths = lengths.as_str();
-    let mut frames = Multipart::new();
-    let mut at = 0usize;
-    for length in lengths.split(',') {
-        let n: usize = length
-            .trim()
-            .parse()
-            .map_err(|_| format!("{FRAMES_HEADER}: {lengths:?} is not a list of lengths"))?;
-        let end = at
-            .checked_add(n)
-            .filter(|end| *end <= payload.len())
-            .ok_or_else(|| {
-                format!(
-                    "{FRAMES_HEADER}: {lengths:?} is longer than the payload ({} bytes)",
-                    payload.len()
-                )
-            })?;
-        frames.push(payload.slice(at..end));
-        at = end;
+    match headers.and_then(|h| h.get(FRAMES_HEADER)) {
+        Some(lengths) => split_frames(FRAMES_HEADER, lengths.as_str(), payload),
+        None => Ok(Multipart::from(payload)),
     }
-    if at != payload.len() {
-        return Err(format!(
-            "{FRAMES_HEADER}: {lengths:?} is shorter than the payload ({} bytes)",
-            payload.len()
-        ));
-    }
-    Ok(frames)
 }
 
 #[cfg(test)]

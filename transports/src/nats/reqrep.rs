@@ -20,8 +20,8 @@ use tokio::time::Instant;
 
 use super::publish::{next_batch, publish_batch, until_lost, Outgoing, LOST};
 use super::queue::{deliver, join_queue};
+use crate::broker::split_envelope;
 use crate::link::{Inbox, QueueOutbox};
-use crate::Multipart;
 
 /// How long a request that found no replier waits before it is published again.
 pub const RETRY_NO_RESPONDERS: Duration = Duration::from_millis(100);
@@ -37,13 +37,6 @@ struct Pending {
     body: Vec<Bytes>,
     /// When to publish it again, after "no responders".
     retry: Option<Instant>,
-}
-
-/// The frames up to and including the first empty one (the envelope), and the rest.
-fn split_envelope(msg: &Multipart) -> (Vec<Bytes>, Vec<Bytes>) {
-    let frames = msg.frames();
-    let at = frames.iter().position(Bytes::is_empty).map_or(0, |i| i + 1);
-    (frames[..at].to_vec(), frames[at..].to_vec())
 }
 
 /// A requester: publishes each request with the reply subject `<inbox>.<n>`, and delivers
@@ -173,20 +166,5 @@ pub(super) async fn reply(
             _ = inbox.room(), if full => {}
             _ = lost.notified() => return LOST.into(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn envelopes_end_at_the_first_empty_frame() {
-        let msg = Multipart::from(["id", "", "a", "", "b"]);
-        let (envelope, body) = split_envelope(&msg);
-        assert_eq!(envelope, [Bytes::from("id"), Bytes::new()]);
-        assert_eq!(body, [Bytes::from("a"), Bytes::new(), Bytes::from("b")]);
-        let (envelope, body) = split_envelope(&Multipart::from(["x"]));
-        assert!(envelope.is_empty() && body.len() == 1);
     }
 }

@@ -16,17 +16,17 @@
 //! `XADD tasks * task resize file cat.png` arrives as `["resize", "cat.png"]`).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::aio::MultiplexedConnection;
 use ::redis::Value;
 use bytes::Bytes;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::link::{Discard, Inbox, Outbox, QueueOutbox};
+use crate::ack::{AckOutbox, Acks};
+use crate::link::{Inbox, Outbox, QueueOutbox};
 use crate::{BoxFuture, Multipart};
 
 /// The consumer group when the endpoint names none.
@@ -170,55 +170,6 @@ fn entries(list: &Value) -> Vec<(Bytes, Option<Multipart>)> {
         .collect()
 }
 
-/// What a puller shares with the task that acknowledges: the ids of the entries delivered to
-/// the socket and not yet received by the application, oldest first, and how many more the
-/// application has received.
-#[derive(Default)]
-struct Acks {
-    delivered: Mutex<VecDeque<Bytes>>,
-    taken: AtomicUsize,
-    /// Told when `taken` grows.
-    told: Notify,
-    /// The acknowledging task is sending.
-    busy: AtomicBool,
-    /// Told when the acknowledging task has sent what it took.
-    settled: Notify,
-}
-
-/// A puller's [`Outbox`]: it sends nothing (a PULL sends nothing), and a closing socket waits
-/// on it (within its `linger`) until what the application received has been acknowledged.
-struct AckOutbox(Arc<Acks>);
-
-/// As [`Discard`] does, but for [`Outbox::flushed`].
-impl Outbox for AckOutbox {
-    fn len(&self) -> usize {
-        Discard.len()
-    }
-    fn room(&self, hwm: usize) -> usize {
-        Discard.room(hwm)
-    }
-    fn send(&self, batch: &mut VecDeque<Multipart>, n: usize) {
-        Discard.send(batch, n)
-    }
-    fn want_room(&self, hwm: usize) -> bool {
-        Discard.want_room(hwm)
-    }
-    fn flushed(&self) -> BoxFuture<'_, ()> {
-        Box::pin(async move {
-            loop {
-                let settled = self.0.settled.notified();
-                tokio::pin!(settled);
-                settled.as_mut().enable();
-                if self.0.taken.load(Ordering::Acquire) == 0 && !self.0.busy.load(Ordering::Acquire)
-                {
-                    return;
-                }
-                settled.await;
-            }
-        })
-    }
-}
-
 /// Starts a puller: joins the group (creating it, and the stream, if need be) and returns its
 /// outbox and its driver, which reads, delivers, claims and acknowledges until the connection
 /// fails.
@@ -242,12 +193,8 @@ pub(super) async fn pull(
             return Err(format!("redis: creating the group {}: {e}", queue.group));
         }
     }
-    let acks = Arc::new(Acks::default());
-    let told = acks.clone();
-    let hooked = inbox.on_taken(Arc::new(move |n| {
-        told.taken.fetch_add(n, Ordering::AcqRel);
-        told.told.notify_one();
-    }));
+    let acks = Acks::new();
+    let hooked = inbox.on_taken(acks.hook());
     let consumer = consumer_name();
     let reading = read(reader, queue.clone(), consumer, inbox, acks.clone(), hooked);
     let acking = acknowledge(acker, queue, acks.clone());
@@ -283,7 +230,7 @@ async fn read(
     queue: StreamQueue,
     consumer: String,
     inbox: Arc<dyn Inbox>,
-    acks: Arc<Acks>,
+    acks: Arc<Acks<Bytes>>,
     hooked: bool,
 ) -> String {
     let mut cursor = Bytes::from_static(b"0-0");
@@ -364,17 +311,10 @@ async fn read(
             continue;
         }
         let n = batch.len();
-        if hooked {
-            // known before the socket can report them taken
-            acks.delivered
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(ids);
-        } else {
-            let mut pending = acks.delivered.lock().unwrap_or_else(|e| e.into_inner());
-            pending.extend(ids);
-            acks.taken.fetch_add(n, Ordering::AcqRel);
-            acks.told.notify_one();
+        // known before the socket can report them taken
+        acks.delivered(ids);
+        if !hooked {
+            acks.took(n);
         }
         inbox.deliver(&mut batch, n);
     }
@@ -384,24 +324,16 @@ async fn read(
 async fn acknowledge(
     mut conn: MultiplexedConnection,
     queue: StreamQueue,
-    acks: Arc<Acks>,
+    acks: Arc<Acks<Bytes>>,
 ) -> String {
     loop {
-        acks.told.notified().await;
-        acks.busy.store(true, Ordering::Release);
-        let n = acks.taken.swap(0, Ordering::AcqRel);
-        let ids: Vec<Bytes> = {
-            let mut delivered = acks.delivered.lock().unwrap_or_else(|e| e.into_inner());
-            let n = n.min(delivered.len());
-            delivered.drain(..n).collect()
-        };
+        let ids = acks.next_taken().await;
         if !ids.is_empty() {
             if let Err(why) = ack_and_delete(&mut conn, &queue, &ids).await {
                 return why;
             }
         }
-        acks.busy.store(false, Ordering::Release);
-        acks.settled.notify_waiters();
+        acks.settled();
     }
 }
 
