@@ -1,8 +1,9 @@
 //! `amqp://` against a real RabbitMQ and pika peers: publish/subscribe through a topic exchange
 //! both ways with ZeroMQ's prefix semantics, PUSH/PULL through a durable queue (work waits for
 //! pullers, competing pullers share it, a puller killed with messages in flight loses nothing),
-//! REQ/REP through direct reply-to both ways, and refusals. Without `rabbitmq-server` each test
-//! says it was skipped (CI sets `ACTORMQ_REQUIRE_BROKERS`, so there a missing server fails).
+//! REQ/REP through direct reply-to both ways, refusals, and a broker restart. Without
+//! `rabbitmq-server` each test says it was skipped (CI sets `ACTORMQ_REQUIRE_BROKERS`, so there
+//! a missing server fails).
 
 mod common;
 
@@ -266,4 +267,12 @@ fn amqp_refuses_what_it_cannot_carry() {
             .to_string();
         assert!(err.contains("connected to, not bound"), "{err}");
     });
+}
+
+#[test]
+fn a_subscriber_reconnects_and_rebinds_when_rabbitmq_restarts() {
+    match BrokerServer::own(Broker::Amqp) {
+        Some(server) => resubscribes_after_a_broker_restart(server),
+        None => skip_without("rabbitmq-server"),
+    }
 }
