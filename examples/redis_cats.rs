@@ -1,18 +1,20 @@
 //! Cats wear hats over Redis: a Python service publishes MessagePack cats on the Redis channels
-//! `cats.<breed>` (`examples/redis_cats.py`, with redis-py), and a typed actormq subscriber of
-//! `CatInHat` — the same type as in `cats_wear_hats` — receives the Persians, through
-//! `PSUBSCRIBE cats.persian*`. Only the endpoint says it is Redis.
+//! `cats.<breed>` (`examples/redis_cats.py`, with redis-py), and a derived actormq subscriber
+//! of `CatInHat` — the same type as in `cats_wear_hats` — receives the Persians, through
+//! `PSUBSCRIBE cats.persian*`. Only the endpoint in the attribute says it is Redis (and
+//! `ACTORMQ__PERSIANFAN__ENDPOINTS` overrides it, as for any derived actor).
 //!
 //! ```text
 //! redis-server --port 6379 &
-//! cargo run --example redis_cats &            # or: ACTORMQ_REDIS=redis://HOST:PORT
+//! cargo run --example redis_cats &
 //! python3 examples/redis_cats.py 6379 30
 //! ```
 #![allow(dead_code)]
 
-use actormq::typed::Subscriber;
-use actormq::{Socket, SocketType, Topic};
+use actix::prelude::*;
+use actormq::{Received, Topic};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 /// A cat, in a hat (as in `cats_wear_hats`).
 #[derive(Serialize, Deserialize, Topic, Debug, Clone, PartialEq)]
@@ -23,27 +25,35 @@ pub struct CatInHat {
     pub hat: String,
 }
 
-/// Subscribes to the Persians on the Redis server at `endpoint` and returns the first `n`
-/// cats the Python publisher sends.
-pub async fn demo(endpoint: &str, n: usize) -> actormq::Result<Vec<CatInHat>> {
-    let socket = Socket::new(SocketType::Sub)?;
-    socket.connect(endpoint).await?;
-    let persians = Subscriber::<CatInHat>::new(socket, "cats.persian").await?;
-    let mut cats = Vec::new();
-    while cats.len() < n {
-        if let Ok(cat) = persians.recv().await?.value {
-            println!("{} wears a {}", cat.name, cat.hat);
-            cats.push(cat);
+/// Likes Persian cats, and hears of them through Redis.
+#[derive(actormq::Subscriber)]
+#[subscribe(CatInHat, connect = "redis://127.0.0.1:6379", prefix = "cats.persian")]
+pub struct PersianFan(pub mpsc::UnboundedSender<CatInHat>);
+
+impl Handler<Received<CatInHat>> for PersianFan {
+    type Result = ();
+    fn handle(&mut self, msg: Received<CatInHat>, _ctx: &mut Self::Context) {
+        if let Ok(cat) = msg.value {
+            let _ = self.0.send(cat);
         }
     }
-    Ok(cats)
+}
+
+/// Starts the fan and returns the first `n` cats the Python publisher sends it.
+pub async fn demo(n: usize) -> Vec<CatInHat> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _fan = PersianFan(tx).start();
+    let mut cats = Vec::new();
+    while cats.len() < n {
+        let cat = rx.recv().await.expect("the fan stopped");
+        println!("{} wears a {}", cat.name, cat.hat);
+        cats.push(cat);
+    }
+    cats
 }
 
 #[actix::main]
-async fn main() -> actormq::Result<()> {
-    let endpoint =
-        std::env::var("ACTORMQ_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    println!("waiting for Persian cats on {endpoint} (python3 examples/redis_cats.py)");
-    demo(&endpoint, 5).await?;
-    Ok(())
+async fn main() {
+    println!("waiting for Persian cats on Redis (python3 examples/redis_cats.py)");
+    demo(5).await;
 }

@@ -102,7 +102,7 @@ fn the_secure_feed_serves_the_known_subscriber_and_refuses_the_stranger() {
 mod redis_cats;
 
 #[test]
-fn redis_cats_reads_the_persians_a_python_service_publishes() {
+fn a_derived_subscriber_reads_the_persians_a_python_service_publishes_on_redis() {
     // it counts the server's pattern subscriptions (the Python side waits for one): its own
     let Some(server) = BrokerServer::own(Broker::Redis) else {
         return skip_without("redis-server");
@@ -117,8 +117,10 @@ fn redis_cats_reads_the_persians_a_python_service_publishes() {
         .args([port.as_str(), "30"])
         .spawn()
         .expect("python3 with redis and msgpack");
+    // the derived actor's endpoint, from the attribute's redis://127.0.0.1:6379 to this server
+    std::env::set_var("ACTORMQ__PERSIANFAN__ENDPOINTS", format!(">{endpoint}"));
     run(30, async move {
-        let cats = redis_cats::demo(&endpoint, 5).await.unwrap();
+        let cats = redis_cats::demo(5).await;
         assert!(cats.iter().all(|c| c.breed == "persian"), "{cats:?}");
         assert_eq!(cats.len(), 5);
     });
