@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 
 use super::publish::{publish_all, Outgoing};
 use super::subjects::Subjects;
@@ -92,9 +92,34 @@ pub(super) async fn subscribe(
                 let Some((via, m)) = next else {
                     return "nats: the connection closed".into();
                 };
-                if subjects.delivers(&via, &m.subject) {
-                    batch.push_back(Multipart::from(vec![Bytes::from(m.subject.to_string()), m.payload]));
-                    inbox.deliver(&mut batch, 1);
+                let keep = |via: String, m: async_nats::Message, batch: &mut VecDeque<Multipart>| {
+                    if subjects.delivers(&via, &m.subject) {
+                        batch.push_back(Multipart::from(vec![Bytes::from(m.subject.to_string()), m.payload]));
+                    }
+                };
+                keep(via, m, &mut batch);
+                // and what else the client already holds, up to the room left, in one delivery
+                let room = inbox.capacity().saturating_sub(inbox.len());
+                let mut closed = false;
+                while batch.len() < room {
+                    match next_message(&mut subs, turn).now_or_never() {
+                        Some(Some((via, m))) => {
+                            turn = turn.wrapping_add(1);
+                            keep(via, m, &mut batch);
+                        }
+                        Some(None) => {
+                            closed = true;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let n = batch.len();
+                if n > 0 {
+                    inbox.deliver(&mut batch, n);
+                }
+                if closed {
+                    return "nats: the connection closed".into();
                 }
             }
             _ = inbox.room(), if full => {}

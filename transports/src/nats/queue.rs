@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::Notify;
 
 use super::frames;
@@ -38,10 +38,9 @@ pub(super) async fn join_queue(
         .map_err(|e| format!("nats: subscribing to {subject}: {e}"))
 }
 
-/// Delivers the frames `m` carries after `envelope`; skips it with a warning (naming it
-/// `what`) when its frames header is malformed.
-pub(super) fn deliver(
-    inbox: &dyn Inbox,
+/// Queues the frames `m` carries after `envelope` in `batch`; skips it with a warning (naming
+/// it `what`) when its frames header is malformed.
+fn queue_frames(
     batch: &mut VecDeque<Multipart>,
     envelope: Vec<Bytes>,
     m: async_nats::Message,
@@ -54,9 +53,23 @@ pub(super) fn deliver(
                 msg.push(frame);
             }
             batch.push_back(msg);
-            inbox.deliver(batch, 1);
         }
         Err(why) => tracing::warn!(subject = %m.subject, "nats: {what} was skipped: {why}"),
+    }
+}
+
+/// Delivers the frames `m` carries after `envelope` ([`queue_frames`]).
+pub(super) fn deliver(
+    inbox: &dyn Inbox,
+    batch: &mut VecDeque<Multipart>,
+    envelope: Vec<Bytes>,
+    m: async_nats::Message,
+    what: &str,
+) {
+    queue_frames(batch, envelope, m, what);
+    let n = batch.len();
+    if n > 0 {
+        inbox.deliver(batch, n);
     }
 }
 
@@ -78,7 +91,28 @@ pub(super) async fn pull(
         tokio::select! {
             next = sub.next(), if !full => {
                 let Some(m) = next else { return "nats: the connection closed".into() };
-                deliver(&*inbox, &mut batch, Vec::new(), m, "a message");
+                queue_frames(&mut batch, Vec::new(), m, "a message");
+                // and what else the client already holds, up to the room left: one delivery
+                // per burst keeps up with the client, whose buffer drops what overflows it
+                let room = inbox.capacity().saturating_sub(inbox.len());
+                let mut closed = false;
+                while batch.len() < room {
+                    match sub.next().now_or_never() {
+                        Some(Some(m)) => queue_frames(&mut batch, Vec::new(), m, "a message"),
+                        Some(None) => {
+                            closed = true;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let n = batch.len();
+                if n > 0 {
+                    inbox.deliver(&mut batch, n);
+                }
+                if closed {
+                    return "nats: the connection closed".into();
+                }
             }
             _ = inbox.room(), if full => {}
             _ = lost.notified() => return LOST.into(),
