@@ -125,3 +125,23 @@ fn dgram_checks_addresses_and_transports() {
         assert!(err.contains("udp://"), "{err}");
     });
 }
+
+#[test]
+fn a_datagram_the_kernel_refuses_to_send_is_counted_undelivered() {
+    run(10, async {
+        let s = Socket::new(SocketType::Dgram).unwrap();
+        s.bind("udp://127.0.0.1:0").await.unwrap();
+        // a broadcast without SO_BROADCAST: the kernel refuses the send (EACCES)
+        s.send(["255.255.255.255:9", "nobody hears this"])
+            .await
+            .unwrap();
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let to = peer.local_addr().unwrap().to_string();
+        s.send([to, "this one goes".to_string()]).await.unwrap();
+        let mut buf = [0u8; 64];
+        let (n, _) = peer.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"this one goes");
+        s.close().await;
+        assert_eq!(s.undelivered(), 1, "the refused datagram is counted");
+    });
+}

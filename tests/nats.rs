@@ -134,6 +134,25 @@ fn nats_refuses_what_it_cannot_carry() {
 }
 
 #[test]
+fn a_message_over_max_payload_is_counted_undelivered_and_the_rest_goes_on() {
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    let tasks = format!("{}/big.{}", server.endpoint(), std::process::id());
+    run(30, async move {
+        let pull = connected(SocketType::Pull, &tasks).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let push = connected(SocketType::Push, &tasks).await;
+        // the server's default max_payload is 1 MiB
+        push.send(vec![b'x'; 2 << 20]).await.unwrap();
+        push.send("small").await.unwrap();
+        assert_eq!(pull.recv().await.unwrap(), Multipart::from("small"));
+        push.close().await;
+        assert_eq!(push.undelivered(), 1);
+    });
+}
+
+#[test]
 fn a_subscriber_reconnects_and_resubscribes_when_nats_restarts() {
     match BrokerServer::own(Broker::Nats) {
         Some(server) => resubscribes_after_a_broker_restart(server),

@@ -469,6 +469,7 @@ fn udp_publish_subscribe_with_filtering_and_limits() {
                 break;
             }
         }
+        assert_eq!(sub.discarded(), 1, "the malformed datagram is counted");
     });
 }
 
@@ -488,6 +489,7 @@ fn udp_drops_an_oversized_datagram_instead_of_truncating_it() {
         let m = sub.recv().await.unwrap();
         assert_eq!(m, Multipart::from(["valid", "after"]));
         assert!(recv_within(&sub, 100).await.is_none());
+        assert_eq!(sub.discarded(), 1, "the oversized datagram is counted");
     });
 }
 

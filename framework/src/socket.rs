@@ -113,6 +113,7 @@ impl Socket {
             span,
             dropped: Default::default(),
             dropped_unread: Default::default(),
+            discarded: Default::default(),
             taken: Default::default(),
         });
         let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
@@ -525,7 +526,11 @@ impl Socket {
     /// (read it after [`Socket::close`] returns). A connecting socket keeps what was queued for
     /// a peer across its reconnects, so a peer that restarts does not count. A PUB or XPUB
     /// counts one for each subscriber a message skipped because that subscriber was at its
-    /// high-water mark, and an XSUB each upstream message a full publisher did not get.
+    /// high-water mark, and an XSUB each upstream message a full publisher did not get. Over a
+    /// link that carries messages itself, it also counts what the link could not pass on: a
+    /// message a broker refused (a RabbitMQ nack, a NATS message over the server's
+    /// `max_payload`), the rest of a batch cut off by a lost broker connection, a datagram whose
+    /// send failed.
     ///
     /// ```
     /// use actormq::{Socket, SocketOptions, SocketType};
@@ -558,6 +563,19 @@ impl Socket {
         self.inner
             .info
             .dropped_unread
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many messages arrived for this socket and were dropped before it had them. ZMTP
+    /// never drops so (a peer that breaks the protocol or a limit is closed instead); a link
+    /// that carries messages itself may: a malformed or oversized datagram over `udp://`, a
+    /// broker's message that does not decode (a bad `Actormq-Frames` header), or messages a
+    /// NATS client dropped because the subscription's buffer was full (one count for each
+    /// slow-consumer report). Each drop is also logged as a warning.
+    pub fn discarded(&self) -> u64 {
+        self.inner
+            .info
+            .discarded
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

@@ -146,6 +146,24 @@ pub trait Inbox: Send + Sync + 'static {
         let _ = taken;
         false
     }
+    /// Reports `n` of the socket's messages that this link took from its [`Outbox`] and could
+    /// not pass on: the broker refused them, the connection failed in the middle of a batch, a
+    /// datagram could not be sent. The socket counts them in its `undelivered` count and logs
+    /// `why`. Default (an inbox that keeps no count): logged only.
+    fn lost(&self, n: usize, why: &str) {
+        if n > 0 {
+            tracing::warn!(messages = n, "{why}");
+        }
+    }
+    /// Reports `n` messages that arrived for the socket and that this link dropped before they
+    /// reached the inbox: malformed, over a size limit, or dropped by a broker client whose
+    /// buffer the link did not empty in time. The socket counts them in its `discarded` count
+    /// and logs `why`. Default: logged only.
+    fn discarded(&self, n: usize, why: &str) {
+        if n > 0 {
+            tracing::warn!(messages = n, "{why}");
+        }
+    }
 }
 
 /// Where a socket sends over a message link: a bounded, synchronous queue toward the peer.

@@ -79,7 +79,7 @@ impl MessageLink for UdpLink {
             } = *self;
             if raw {
                 let outbox = QueueOutbox::new(wake);
-                let sending = send_raw(socket.clone(), dest, outbox.clone());
+                let sending = send_raw(socket.clone(), dest, outbox.clone(), inbox.clone());
                 let receiving = receive_datagrams(socket, inbox, true);
                 let driver = async move {
                     tokio::select! {
@@ -97,7 +97,7 @@ impl MessageLink for UdpLink {
                 let mut all: VecDeque<Multipart> = [subscribe_message(b"")].into();
                 inbox.deliver(&mut all, 1);
                 let outbox = QueueOutbox::new(wake);
-                let driver = send_datagrams(socket, outbox.clone());
+                let driver = send_datagrams(socket, outbox.clone(), inbox);
                 return Ok(Started {
                     outbox,
                     driver: Box::pin(driver),
@@ -111,35 +111,66 @@ impl MessageLink for UdpLink {
     }
 }
 
-/// Sends each queued message as one datagram.
-async fn send_datagrams(socket: Arc<UdpSocket>, outbox: Arc<QueueOutbox>) -> String {
+/// Counts the datagrams of one batch that were not sent, and reports them lost together
+/// (one log line per batch, not per datagram, when a receiver is missing).
+#[derive(Default)]
+struct Unsent {
+    count: usize,
+    last: String,
+}
+
+impl Unsent {
+    fn add(&mut self, why: String) {
+        self.count += 1;
+        self.last = why;
+    }
+
+    fn report(&mut self, inbox: &dyn Inbox) {
+        if self.count > 0 {
+            let why = format!("datagrams not sent (the last: {})", self.last);
+            inbox.lost(std::mem::take(&mut self.count), &why);
+        }
+    }
+}
+
+/// Sends each queued message as one datagram; one not sent is reported lost.
+async fn send_datagrams(
+    socket: Arc<UdpSocket>,
+    outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
+) -> String {
+    let mut unsent = Unsent::default();
     loop {
         for msg in outbox.next_batch().await {
             match datagram::encode(&msg) {
                 Ok(bytes) => {
                     if let Err(e) = socket.send(&bytes).await {
-                        tracing::debug!(error = %e, "datagram not sent");
+                        unsent.add(e.to_string());
                     }
                 }
-                Err(reason) => tracing::warn!(%reason, "message not sent as a datagram"),
+                Err(reason) => unsent.add(reason),
             }
         }
+        unsent.report(&*inbox);
     }
 }
 
-/// Sends each queued `[address, payload]` as one plain datagram (a DGRAM socket's).
+/// Sends each queued `[address, payload]` as one plain datagram (a DGRAM socket's); one not
+/// sent is reported lost.
 async fn send_raw(
     socket: Arc<UdpSocket>,
     dest: Option<SocketAddr>,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
 ) -> String {
+    let mut unsent = Unsent::default();
     loop {
         for msg in outbox.next_batch().await {
             // the socket checked the message when it was sent: this only guards the link
             let (to, payload) = match datagram::raw_parts(&msg) {
                 Ok(parts) => parts,
                 Err(reason) => {
-                    tracing::warn!(%reason, "datagram not sent");
+                    unsent.add(reason);
                     continue;
                 }
             };
@@ -149,9 +180,10 @@ async fn send_raw(
                 socket.send_to(&payload, to).await
             };
             if let Err(e) = sent {
-                tracing::debug!(error = %e, %to, "datagram not sent");
+                unsent.add(format!("to {to}: {e}"));
             }
         }
+        unsent.report(&*inbox);
     }
 }
 
@@ -193,7 +225,10 @@ async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>, raw: b
         };
         if n > limit {
             oversized += 1;
-            tracing::warn!(%from, oversized, limit, "dropped a datagram larger than the limit");
+            inbox.discarded(
+                1,
+                &format!("dropped a datagram from {from} larger than the {limit}-byte limit ({oversized} so far)"),
+            );
             continue;
         }
         let decoded = if raw {
@@ -214,7 +249,12 @@ async fn receive_datagrams(socket: Arc<UdpSocket>, inbox: Arc<dyn Inbox>, raw: b
             }
             Err(reason) => {
                 malformed += 1;
-                tracing::warn!(%from, %reason, malformed, "dropped a malformed datagram");
+                inbox.discarded(
+                    1,
+                    &format!(
+                        "dropped a malformed datagram from {from} ({malformed} so far): {reason}"
+                    ),
+                );
             }
         }
     }

@@ -36,6 +36,9 @@ pub(crate) struct SocketInfo {
     pub(crate) dropped: AtomicU64,
     /// Messages for the application dropped unread ([`crate::Socket::dropped_unread`]).
     pub(crate) dropped_unread: AtomicU64,
+    /// Messages that arrived and a link dropped before the socket had them
+    /// ([`crate::Socket::discarded`]).
+    pub(crate) discarded: AtomicU64,
     /// Links told when the application takes their messages (a durable broker's queue).
     pub(crate) taken: TakenHooks,
 }
@@ -52,10 +55,20 @@ impl SocketInfo {
 
     /// Counts `n` messages given up on, and says so (unless `n` is 0).
     pub(crate) fn dropped(&self, n: usize, why: &str) {
+        self.count_and_warn(&self.dropped, n, why);
+    }
+
+    /// Counts `n` messages a link dropped on arrival, and says why (unless `n` is 0).
+    pub(crate) fn discarded(&self, n: usize, why: &str) {
+        self.count_and_warn(&self.discarded, n, why);
+    }
+
+    /// Adds `n` to `counter` and logs `why` as a warning in the socket's span (unless `n` is 0).
+    fn count_and_warn(&self, counter: &AtomicU64, n: usize, why: &str) {
         if n == 0 {
             return;
         }
-        self.dropped.fetch_add(n as u64, Ordering::Relaxed);
+        counter.fetch_add(n as u64, Ordering::Relaxed);
         let _entered = tracing::Span::current()
             .is_none()
             .then(|| self.span.enter());

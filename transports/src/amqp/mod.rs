@@ -226,7 +226,7 @@ impl MessageLink for AmqpLink {
             let (outbox, driver): (Arc<dyn crate::link::Outbox>, BoxFuture<'static, String>) =
                 match ours {
                     Push => {
-                        let run = queue::push(channel, queue, outbox.clone()).await?;
+                        let run = queue::push(channel, queue, outbox.clone(), inbox).await?;
                         (outbox, Box::pin(run))
                     }
                     Pull => queue::pull(channel, queue, inbox).await?,
@@ -236,7 +236,7 @@ impl MessageLink for AmqpLink {
                     }
                     Rep => reqrep::reply(channel, queue, outbox, inbox).await?,
                     _ if counterpart(ours) == Sub => {
-                        let run = pubsub::publish(channel, exchange, outbox.clone(), &*inbox);
+                        let run = pubsub::publish(channel, exchange, outbox.clone(), inbox);
                         (outbox, Box::pin(run))
                     }
                     _ => {

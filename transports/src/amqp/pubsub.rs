@@ -27,7 +27,7 @@ pub(super) fn publish(
     channel: Channel,
     exchange: String,
     outbox: Arc<QueueOutbox>,
-    inbox: &dyn Inbox,
+    inbox: Arc<dyn Inbox>,
 ) -> impl Future<Output = String> + Send + 'static {
     let mut all: VecDeque<Multipart> = [subscribe_message(b"")].into();
     inbox.deliver(&mut all, 1);
@@ -47,7 +47,10 @@ pub(super) fn publish(
                     )
                     .await;
                 if let Err(e) = sent {
-                    tracing::warn!(lost = batch.len() - i, error = %e, "publications to amqp failed");
+                    inbox.lost(
+                        batch.len() - i,
+                        &format!("publications to amqp failed: {e}"),
+                    );
                     return format!("amqp: {e}");
                 }
             }

@@ -36,6 +36,7 @@ pub(super) async fn push(
     channel: Channel,
     queue: String,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
 ) -> Result<impl Future<Output = String> + Send + 'static, String> {
     declare_queue(&channel, &queue).await?;
     channel
@@ -48,14 +49,14 @@ pub(super) async fn push(
             let batch = if unconfirmed.is_empty() {
                 outbox.next_batch().await
             } else if unconfirmed.len() >= CONFIRM_WINDOW {
-                if let Err(why) = confirmed(&mut unconfirmed, &queue).await {
+                if let Err(why) = confirmed(&mut unconfirmed, &queue, &*inbox).await {
                     return why;
                 }
                 continue;
             } else {
                 tokio::select! {
                     _ = outbox.queued() => outbox.next_batch().await,
-                    done = confirmed(&mut unconfirmed, &queue) => {
+                    done = confirmed(&mut unconfirmed, &queue, &*inbox) => {
                         if let Err(why) = done {
                             return why;
                         }
@@ -77,7 +78,11 @@ pub(super) async fn push(
                 match sent {
                     Ok(confirm) => unconfirmed.push_back(confirm),
                     Err(e) => {
-                        tracing::warn!(lost = batch.len() - i, error = %e, "publishing to amqp failed");
+                        inbox.lost(batch.len() - i, &format!("publishing to amqp failed: {e}"));
+                        inbox.lost(
+                            unconfirmed.len(),
+                            &format!("amqp: messages were not confirmed: {e}"),
+                        );
                         return format!("amqp: {e}");
                     }
                 }
@@ -86,10 +91,12 @@ pub(super) async fn push(
     })
 }
 
-/// Waits for the oldest unconfirmed message's confirm; a refusal (nack) is logged.
+/// Waits for the oldest unconfirmed message's confirm; a refusal (nack), or the end of the
+/// channel with messages unconfirmed, is reported lost.
 async fn confirmed(
     unconfirmed: &mut VecDeque<PublisherConfirm>,
     queue: &str,
+    inbox: &dyn Inbox,
 ) -> Result<(), String> {
     let Some(confirm) = unconfirmed.front_mut() else {
         return Ok(());
@@ -98,12 +105,15 @@ async fn confirmed(
     unconfirmed.pop_front();
     match result {
         Ok(c) if c.is_nack() => {
-            tracing::warn!(lost = 1, %queue, "RabbitMQ refused a message (nack)");
+            inbox.lost(1, &format!("RabbitMQ refused a message for {queue} (nack)"));
             Ok(())
         }
         Ok(_) => Ok(()),
         Err(e) => {
-            tracing::warn!(unconfirmed = unconfirmed.len() + 1, error = %e, "amqp: messages were not confirmed");
+            inbox.lost(
+                unconfirmed.len() + 1,
+                &format!("amqp: messages for {queue} were not confirmed: {e}"),
+            );
             Err(format!("amqp: {e}"))
         }
     }
@@ -150,9 +160,17 @@ pub(super) fn deliver(
 }
 
 /// Refuses a delivery that cannot be delivered (malformed, or not a request), for good: it is
-/// not given again.
-pub(super) async fn refuse(channel: &Channel, d: &Delivery, why: &str) -> Result<(), String> {
-    tracing::warn!(routing_key = %d.routing_key, "amqp: a message was dropped: {why}");
+/// not given again, and is counted as discarded.
+pub(super) async fn refuse(
+    channel: &Channel,
+    inbox: &dyn Inbox,
+    d: &Delivery,
+    why: &str,
+) -> Result<(), String> {
+    inbox.discarded(
+        1,
+        &format!("amqp: a message ({}) was dropped: {why}", d.routing_key),
+    );
     channel
         .basic_reject(d.delivery_tag, BasicRejectOptions { requeue: false })
         .await
@@ -199,7 +217,7 @@ pub(super) async fn pull(
                         };
                         match decode(std::mem::take(&mut d.data), &d.properties) {
                             Ok(msg) => deliver(&*inbox, &mut batch, &acks, hooked, d.delivery_tag, msg),
-                            Err(why) => if let Err(e) = refuse(&channel, &d, &why).await { return e },
+                            Err(why) => if let Err(e) = refuse(&channel, &*inbox, &d, &why).await { return e },
                         }
                     }
                     _ = inbox.room(), if full => {}

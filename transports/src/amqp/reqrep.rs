@@ -122,7 +122,7 @@ pub(super) async fn request(
                             batch.push_back(msg);
                             inbox.deliver(&mut batch, 1);
                         }
-                        Err(why) => tracing::warn!(%queue, "amqp: a reply was skipped: {why}"),
+                        Err(why) => inbox.discarded(1, &format!("amqp: a reply from {queue} was skipped: {why}")),
                     }
                 }
                 _ = inbox.room(), if full => {}
@@ -180,7 +180,7 @@ pub(super) async fn reply(
                             None => return "amqp: the consumer was cancelled".into(),
                         };
                         let Some(to) = d.properties.reply_to().as_ref().map(|r| r.as_str().to_string()) else {
-                            if let Err(e) = refuse(&channel, &d, "a message without reply-to is not a request").await {
+                            if let Err(e) = refuse(&channel, &*inbox, &d, "a message without reply-to is not a request").await {
                                 return e;
                             }
                             continue;
@@ -194,7 +194,7 @@ pub(super) async fn reply(
                                 }
                                 deliver(&*inbox, &mut batch, &acks, hooked, d.delivery_tag, msg);
                             }
-                            Err(why) => if let Err(e) = refuse(&channel, &d, &why).await { return e },
+                            Err(why) => if let Err(e) = refuse(&channel, &*inbox, &d, &why).await { return e },
                         }
                     }
                     _ = inbox.room(), if full => {}

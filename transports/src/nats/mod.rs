@@ -27,7 +27,7 @@ pub mod reqrep;
 mod subjects;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use subjects::subject_for_prefix;
 
@@ -106,6 +106,8 @@ struct NatsLink {
     /// The endpoint's subject, for PUSH/PULL and REQ/REP.
     subject: Option<String>,
     ours: SocketType,
+    /// Where the client's slow-consumer drops are reported, once the link has started.
+    drops: Arc<OnceLock<Arc<dyn Inbox>>>,
 }
 
 impl MessageLink for NatsLink {
@@ -128,7 +130,9 @@ impl MessageLink for NatsLink {
                 lost,
                 subject,
                 ours,
+                drops,
             } = *self;
+            let _ = drops.set(inbox.clone());
             let outbox = QueueOutbox::new(wake);
             let subject = subject.unwrap_or_default();
             use SocketType::*;
@@ -136,7 +140,7 @@ impl MessageLink for NatsLink {
                 match ours {
                     Push => (
                         outbox.clone(),
-                        Box::pin(queue::push(client, subject, outbox, lost)),
+                        Box::pin(queue::push(client, subject, outbox, inbox, lost)),
                     ),
                     Pull => (
                         Arc::new(Discard),
@@ -155,7 +159,7 @@ impl MessageLink for NatsLink {
                         inbox.deliver(&mut all, 1);
                         (
                             outbox.clone(),
-                            Box::pin(pubsub::publish(client, outbox, lost)),
+                            Box::pin(pubsub::publish(client, outbox, inbox, lost)),
                         )
                     }
                     _ => (
@@ -207,19 +211,26 @@ impl Transport for NatsTransport {
             let (server, subject) = split_address(endpoint)?;
             let lost = Arc::new(tokio::sync::Notify::new());
             let told = lost.clone();
+            let drops: Arc<OnceLock<Arc<dyn Inbox>>> = Arc::default();
+            let dropped = drops.clone();
             let client = async_nats::ConnectOptions::new()
                 .subscription_capacity(SUBSCRIPTION_CAPACITY)
                 .event_callback(move |event| {
                     let told = told.clone();
+                    let dropped = dropped.clone();
                     async move {
                         match event {
                             async_nats::Event::Disconnected | async_nats::Event::Closed => {
                                 // stored if nobody waits yet: the driver sees it when it looks
                                 told.notify_one();
                             }
-                            async_nats::Event::SlowConsumer(_) => tracing::warn!(
-                                "nats: a subscriber fell {SUBSCRIPTION_CAPACITY} messages behind; the client dropped messages (slow consumer)"
-                            ),
+                            async_nats::Event::SlowConsumer(_) => {
+                                let why = format!("nats: a subscription fell {SUBSCRIPTION_CAPACITY} messages behind; the client dropped a message (slow consumer)");
+                                match dropped.get() {
+                                    Some(inbox) => inbox.discarded(1, &why),
+                                    None => tracing::warn!("{why}"),
+                                }
+                            }
                             _ => {}
                         }
                     }
@@ -237,6 +248,7 @@ impl Transport for NatsTransport {
                 lost,
                 subject: subject.map(str::to_string),
                 ours: SocketType::Pub,
+                drops,
             };
             Ok((Link::Messages(Box::new(link)), format!("nats {host}")))
         })

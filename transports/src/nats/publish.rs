@@ -9,7 +9,7 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use crate::link::QueueOutbox;
+use crate::link::{Inbox, QueueOutbox};
 use crate::Multipart;
 
 /// The reason a driver ends when the client loses its connection.
@@ -90,31 +90,48 @@ pub(super) async fn until_lost(
     }
 }
 
-/// Publishes each message of `batch` as `to_nats` makes it (`None` skips it), then flushes.
-/// A message over the server's `max_payload` is skipped with a warning, not the end of the
-/// connection; any other failure is (the rest of the batch is lost, and said so).
+/// Publishes each message of `batch` as `to_nats` makes it (`None` skips it), then flushes,
+/// unless the connection is lost first. A message over the server's `max_payload` is skipped,
+/// not the end of the connection; any other failure is. Whatever is not published (or not
+/// flushed) is reported to `inbox` as lost ([`Inbox::lost`]).
 pub(super) async fn publish_batch(
     client: &async_nats::Client,
+    inbox: &dyn Inbox,
+    lost: &Notify,
     batch: &VecDeque<Multipart>,
     mut to_nats: impl FnMut(&Multipart) -> Option<Outgoing>,
 ) -> Result<(), String> {
     for (i, msg) in batch.iter().enumerate() {
         let Some(out) = to_nats(msg) else { continue };
-        match out.send(client).await {
+        let sent = tokio::select! {
+            sent = out.send(client) => sent.map_err(|e| (e.kind() == PublishErrorKind::MaxPayloadExceeded, format!("nats: {e}"))),
+            _ = lost.notified() => Err((false, LOST.to_string())),
+        };
+        match sent {
             Ok(()) => {}
-            Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
-                tracing::warn!(
-                    bytes = msg.byte_len(),
-                    "a message over the NATS server's max_payload was not published"
-                );
-            }
-            Err(e) => {
-                tracing::warn!(lost = batch.len() - i, error = %e, "publications to nats failed");
-                return Err(format!("nats: {e}"));
+            Err((true, _)) => inbox.lost(
+                1,
+                &format!(
+                    "a message of {} bytes is over the NATS server's max_payload: not published",
+                    msg.byte_len()
+                ),
+            ),
+            Err((false, why)) => {
+                inbox.lost(batch.len() - i, &format!("not published to nats: {why}"));
+                return Err(why);
             }
         }
     }
-    client.flush().await.map_err(|e| format!("nats: {e}"))
+    let flushed = tokio::select! {
+        flushed = client.flush() => flushed.map_err(|e| format!("nats: {e}")),
+        _ = lost.notified() => Err(LOST.to_string()),
+    };
+    flushed.inspect_err(|why| {
+        inbox.lost(
+            batch.len(),
+            &format!("published to nats but not flushed to the server: {why}"),
+        )
+    })
 }
 
 /// Publishes what the socket queues, each message as `to_nats` makes it, until the connection
@@ -122,6 +139,7 @@ pub(super) async fn publish_batch(
 pub(super) async fn publish_all(
     client: &async_nats::Client,
     outbox: &QueueOutbox,
+    inbox: &dyn Inbox,
     lost: &Notify,
     mut to_nats: impl FnMut(&Multipart) -> Option<Outgoing>,
 ) -> String {
@@ -130,7 +148,7 @@ pub(super) async fn publish_all(
             Ok(batch) => batch,
             Err(why) => return why,
         };
-        if let Err(why) = until_lost(publish_batch(client, &batch, &mut to_nats), lost).await {
+        if let Err(why) = publish_batch(client, inbox, lost, &batch, &mut to_nats).await {
             return why;
         }
     }

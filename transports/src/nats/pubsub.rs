@@ -20,9 +20,10 @@ use crate::Multipart;
 pub(super) async fn publish(
     client: async_nats::Client,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
     lost: Arc<tokio::sync::Notify>,
 ) -> String {
-    publish_all(&client, &outbox, &lost, |msg| {
+    publish_all(&client, &outbox, &*inbox, &lost, |msg| {
         let subject = msg
             .first()
             .map(|s| String::from_utf8_lossy(s).into_owned())

@@ -19,9 +19,10 @@ pub(super) async fn push(
     client: async_nats::Client,
     subject: String,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
     lost: Arc<Notify>,
 ) -> String {
-    publish_all(&client, &outbox, &lost, |msg| {
+    publish_all(&client, &outbox, &*inbox, &lost, |msg| {
         Some(Outgoing::frames(subject.clone(), msg.frames()))
     })
     .await
@@ -38,9 +39,10 @@ pub(super) async fn join_queue(
         .map_err(|e| format!("nats: subscribing to {subject}: {e}"))
 }
 
-/// Queues the frames `m` carries after `envelope` in `batch`; skips it with a warning (naming
-/// it `what`) when its frames header is malformed.
+/// Queues the frames `m` carries after `envelope` in `batch`; discards it (naming it `what`)
+/// when its frames header is malformed ([`Inbox::discarded`]).
 fn queue_frames(
+    inbox: &dyn Inbox,
     batch: &mut VecDeque<Multipart>,
     envelope: Vec<Bytes>,
     m: async_nats::Message,
@@ -54,7 +56,10 @@ fn queue_frames(
             }
             batch.push_back(msg);
         }
-        Err(why) => tracing::warn!(subject = %m.subject, "nats: {what} was skipped: {why}"),
+        Err(why) => inbox.discarded(
+            1,
+            &format!("nats: {what} on {} was skipped: {why}", m.subject),
+        ),
     }
 }
 
@@ -66,7 +71,7 @@ pub(super) fn deliver(
     m: async_nats::Message,
     what: &str,
 ) {
-    queue_frames(batch, envelope, m, what);
+    queue_frames(inbox, batch, envelope, m, what);
     let n = batch.len();
     if n > 0 {
         inbox.deliver(batch, n);
@@ -91,14 +96,14 @@ pub(super) async fn pull(
         tokio::select! {
             next = sub.next(), if !full => {
                 let Some(m) = next else { return "nats: the connection closed".into() };
-                queue_frames(&mut batch, Vec::new(), m, "a message");
+                queue_frames(&*inbox, &mut batch, Vec::new(), m, "a message");
                 // and what else the client already holds, up to the room left: one delivery
                 // per burst keeps up with the client, whose buffer drops what overflows it
                 let room = inbox.capacity().saturating_sub(inbox.len());
                 let mut closed = false;
                 while batch.len() < room {
                     match sub.next().now_or_never() {
-                        Some(Some(m)) => queue_frames(&mut batch, Vec::new(), m, "a message"),
+                        Some(Some(m)) => queue_frames(&*inbox, &mut batch, Vec::new(), m, "a message"),
                         Some(None) => {
                             closed = true;
                             break;

@@ -65,7 +65,7 @@ pub(super) async fn request(
                     Ok(requests) => requests,
                     Err(why) => return why,
                 };
-                let sent = publish_batch(&client, &requests, |msg| {
+                let sent = publish_batch(&client, &*inbox, &lost, &requests, |msg| {
                     let (envelope, body) = split_envelope(msg);
                     next_id += 1;
                     let mut out = Outgoing::frames(subject.clone(), &body);
@@ -76,7 +76,7 @@ pub(super) async fn request(
                     }
                     Some(out)
                 });
-                if let Err(why) = until_lost(sent, &lost).await {
+                if let Err(why) = sent.await {
                     return why;
                 }
             }
@@ -141,16 +141,16 @@ pub(super) async fn reply(
                     Ok(replies) => replies,
                     Err(why) => return why,
                 };
-                let sent = publish_batch(&client, &replies, |msg| match msg.frames() {
+                let sent = publish_batch(&client, &*inbox, &lost, &replies, |msg| match msg.frames() {
                     [to, delimiter, body @ ..] if delimiter.is_empty() => {
                         Some(Outgoing::frames(String::from_utf8_lossy(to).into_owned(), body))
                     }
                     _ => {
-                        tracing::warn!("nats: a reply without its reply subject was skipped");
+                        inbox.lost(1, "nats: a reply without its reply subject was skipped");
                         None
                     }
                 });
-                if let Err(why) = until_lost(sent, &lost).await {
+                if let Err(why) = sent.await {
                     return why;
                 }
             }

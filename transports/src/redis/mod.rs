@@ -131,7 +131,7 @@ impl MessageLink for RedisLink {
                     let conn = stream::connection(&client).await?;
                     return Ok(Started {
                         outbox: outbox.clone(),
-                        driver: Box::pin(stream::push(conn, queue, outbox)),
+                        driver: Box::pin(stream::push(conn, queue, outbox, inbox)),
                     });
                 }
                 let (outbox, driver) = stream::pull(client, queue, inbox).await?;
@@ -146,7 +146,7 @@ impl MessageLink for RedisLink {
                 inbox.deliver(&mut all, 1);
                 return Ok(Started {
                     outbox: outbox.clone(),
-                    driver: Box::pin(publish(conn, outbox)),
+                    driver: Box::pin(publish(conn, outbox, inbox)),
                 });
             }
             if !address.auth.is_empty() {

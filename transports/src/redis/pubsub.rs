@@ -48,10 +48,11 @@ fn body(msg: &Multipart) -> &[u8] {
 
 /// Publishes each batch the socket queues as one pipeline of `PUBLISH`es; ends when Redis
 /// fails one (the connection then reconnects; that batch may be lost, as publications to a
-/// broker that is gone are).
+/// broker that is gone are, and is counted in the socket's `undelivered`).
 pub(super) async fn publish(
     mut conn: ::redis::aio::MultiplexedConnection,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
 ) -> String {
     loop {
         let batch = outbox.next_batch().await;
@@ -61,7 +62,7 @@ pub(super) async fn publish(
             pipe.cmd("PUBLISH").arg(topic).arg(body(msg)).ignore();
         }
         if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-            tracing::warn!(lost = batch.len(), error = %e, "publications to redis failed");
+            inbox.lost(batch.len(), &format!("publications to redis failed: {e}"));
             return format!("redis: {e}");
         }
     }

@@ -115,11 +115,13 @@ fn fields(msg: &Multipart) -> Vec<(String, &[u8])> {
 }
 
 /// Appends each batch the socket queues to the stream, one pipeline of `XADD`s; ends when
-/// Redis fails one (the connection then reconnects; that batch may be lost, and is logged).
+/// Redis fails one (the connection then reconnects; that batch may be lost: it is counted in
+/// the socket's `undelivered`, though Redis may have appended part of it).
 pub(super) async fn push(
     mut conn: MultiplexedConnection,
     queue: StreamQueue,
     outbox: Arc<QueueOutbox>,
+    inbox: Arc<dyn Inbox>,
 ) -> String {
     loop {
         let batch = outbox.next_batch().await;
@@ -132,7 +134,10 @@ pub(super) async fn push(
             cmd.ignore();
         }
         if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-            tracing::warn!(lost = batch.len(), error = %e, "appending to the redis stream failed");
+            inbox.lost(
+                batch.len(),
+                &format!("appending to the redis stream failed: {e}"),
+            );
             return format!("redis: {e}");
         }
     }

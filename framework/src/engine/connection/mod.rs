@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::engine::ctx::SocketInfo;
 use crate::engine::messages::{Abort, Close, ConnId, ConnSlot, ConnectionEnded, PeerGone, PeerUp};
 use crate::engine::messages::{PeerReadable, PeerWritable};
-use crate::engine::queues::peer_in::PeerIn;
+use crate::engine::queues::peer_in::{Loss, PeerIn};
 use crate::engine::queues::peer_out::PeerOut;
 use crate::event::{DisconnectReason, SocketEvent};
 
@@ -332,11 +332,18 @@ impl Runner {
             out
         };
         let readable = self.socket.readable.clone();
-        let inq = Arc::new(PeerIn::new(
-            self.info.options.rcvhwm,
-            self.info.options.rcvhwm_bytes,
-            Arc::new(move || readable.do_send(PeerReadable)),
-        ));
+        let info = self.info.clone();
+        let inq = Arc::new(
+            PeerIn::new(
+                self.info.options.rcvhwm,
+                self.info.options.rcvhwm_bytes,
+                Arc::new(move || readable.do_send(PeerReadable)),
+            )
+            .counting_losses(Arc::new(move |loss, n, why| match loss {
+                Loss::Sent => info.dropped(n, why),
+                Loss::Arrived => info.discarded(n, why),
+            })),
+        );
         let peer_type = peer.socket_type;
         let up = PeerUp {
             peer,

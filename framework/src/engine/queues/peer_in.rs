@@ -44,6 +44,20 @@ pub(crate) struct PeerIn {
     /// The link's callback for messages the application took ([`Inbox::on_taken`]); the
     /// connection registers it with the socket once the link has started.
     taken: OnceLock<Taken>,
+    /// Where a link's losses are counted ([`Inbox::lost`], [`Inbox::discarded`]).
+    losses: Option<Losses>,
+}
+
+/// Counts what a link reports lost ([`Loss`]), `n` messages, and logs why.
+pub(crate) type Losses = std::sync::Arc<dyn Fn(Loss, usize, &str) + Send + Sync>;
+
+/// Which way a link lost messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loss {
+    /// The socket's messages, not passed on ([`Inbox::lost`]).
+    Sent,
+    /// Arriving messages, dropped before the inbox ([`Inbox::discarded`]).
+    Arrived,
 }
 
 /// The messages of a [`PeerIn`], as the batches they came in (so that a batch is queued
@@ -122,6 +136,23 @@ impl PeerIn {
             sender: OnceLock::new(),
             wake_below: AtomicUsize::new(0),
             taken: OnceLock::new(),
+            losses: None,
+        }
+    }
+
+    /// Counts the link's losses with `losses` (without it they are only logged).
+    pub(crate) fn counting_losses(mut self, losses: Losses) -> Self {
+        self.losses = Some(losses);
+        self
+    }
+
+    /// Reports a loss to the counter, or logs it.
+    fn report(&self, loss: Loss, n: usize, why: &str) {
+        match &self.losses {
+            Some(count) if n > 0 => count(loss, n, why),
+            Some(_) => {}
+            None if n > 0 => tracing::warn!(messages = n, ?loss, "{why}"),
+            None => {}
         }
     }
 
@@ -308,6 +339,14 @@ impl Inbox for PeerIn {
     fn on_taken(&self, taken: Taken) -> bool {
         let _ = self.taken.set(taken);
         true
+    }
+
+    fn lost(&self, n: usize, why: &str) {
+        self.report(Loss::Sent, n, why);
+    }
+
+    fn discarded(&self, n: usize, why: &str) {
+        self.report(Loss::Arrived, n, why);
     }
 }
 
