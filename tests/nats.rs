@@ -1,7 +1,9 @@
 //! `nats://` against a real NATS server and nats-py peers: publish/subscribe both ways, prefix
 //! semantics with overlapping subscriptions delivered once, PUSH/PULL through a queue group,
 //! REQ/REP through NATS request/reply (both ways with nats-py, and a request that waits for its
-//! replier), refusals, and a server restart.
+//! replier), refusals, a server restart, and PUSH/PULL as a durable JetStream work queue (work
+//! that waits for its pullers, a nats-py JetStream publisher, and a killed puller that loses
+//! nothing).
 //! Without `nats-server` installed each test says it was skipped (CI installs it and sets
 //! `ACTORMQ_REQUIRE_BROKERS`, so there a missing server fails).
 
@@ -201,20 +203,30 @@ fn push_to_two_pullers_shares_the_work_and_keeps_frames() {
                 single += 1;
                 continue;
             }
-            let f = msg.frames();
-            assert_eq!(f.len(), 3, "{msg:?}");
-            let i: usize = std::str::from_utf8(&f[0]).unwrap()[5..].parse().unwrap();
-            assert!(f[1].is_empty() && f[2] == "x".repeat(i % 3));
-            assert!(seen.insert(i), "task {i} came twice");
+            assert!(seen.insert(three_frame_task(&msg)), "a task came twice");
         }
-        assert!(
-            from_a > 0 && from_b > 0,
-            "one puller took all: {from_a}/{from_b}"
-        );
-        for s in [&a, &b] {
-            assert!(recv_within(s, 300).await.is_none(), "a task came twice");
-        }
+        shared_once(&a, &b, from_a, from_b).await;
     });
+}
+
+/// The number of a task `[task N, "", "x" * (N % 3)]`, checking its frames.
+fn three_frame_task(msg: &Multipart) -> usize {
+    let f = msg.frames();
+    assert_eq!(f.len(), 3, "{msg:?}");
+    let i = task_number(&f[0]);
+    assert!(f[1].is_empty() && f[2] == "x".repeat(i % 3), "{msg:?}");
+    i
+}
+
+/// Both pullers had a share, and neither receives anything more.
+async fn shared_once(a: &Socket, b: &Socket, from_a: usize, from_b: usize) {
+    assert!(
+        from_a > 0 && from_b > 0,
+        "one puller took all: {from_a}/{from_b}"
+    );
+    for s in [a, b] {
+        assert!(recv_within(s, 300).await.is_none(), "a task came twice");
+    }
 }
 
 #[test]
@@ -289,5 +301,102 @@ fn a_request_waits_for_its_replier_and_multipart_replies_come_back_whole() {
             req.recv().await.unwrap(),
             Multipart::from(["reply", "", "three frames"])
         );
+    });
+}
+
+/// A JetStream work queue on a subject and stream of this test's own.
+fn jetstream_queue(server: &BrokerServer, name: &str, query: &str) -> (String, String, String) {
+    let subject = format!("{name}.{}", std::process::id());
+    let stream = format!("{}{}", name.to_uppercase(), std::process::id());
+    let endpoint = format!("{}/{subject}?stream={stream}{query}", server.endpoint());
+    (endpoint, subject, stream)
+}
+
+#[test]
+fn jetstream_keeps_work_until_pullers_come_and_they_share_it_once() {
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    let (endpoint, subject, _) = jetstream_queue(&server, "jobs", "");
+    let port = server.port;
+    run(60, async move {
+        // pushed while no puller exists: JetStream keeps it (core NATS would drop it)
+        let push = connected(SocketType::Push, &endpoint).await;
+        for i in 0..300 {
+            push.send([format!("task {i}"), String::new(), "x".repeat(i % 3)])
+                .await
+                .unwrap();
+        }
+        push.close().await;
+        assert_eq!(push.undelivered(), 0);
+        // and a nats-py JetStream publisher's messages join them
+        let out = nats_peer(port)
+            .args(["jspub", &subject, "20", "from python"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let opts = actormq::SocketOptions::default().rcvhwm(10);
+        let a = connected_with(SocketType::Pull, &endpoint, opts.clone()).await;
+        let b = connected_with(SocketType::Pull, &endpoint, opts).await;
+        let mut seen = std::collections::BTreeSet::new();
+        let (mut python, mut from_a, mut from_b) = (0, 0, 0);
+        while seen.len() + python < 320 {
+            let msg = tokio::select! {
+                m = a.recv() => { from_a += 1; m.unwrap() }
+                m = b.recv() => { from_b += 1; m.unwrap() }
+            };
+            if msg.len() == 1 {
+                assert!(msg.frames()[0].starts_with(b"from python "), "{msg:?}");
+                python += 1;
+                continue;
+            }
+            assert!(seen.insert(three_frame_task(&msg)), "a task came twice");
+        }
+        shared_once(&a, &b, from_a, from_b).await;
+    });
+}
+
+/// Set in the child process of [`a_killed_jetstream_puller_loses_nothing`]: its endpoint.
+const CHILD: &str = "ACTORMQ_TEST_JETSTREAM_CHILD";
+
+#[test]
+fn a_killed_jetstream_puller_loses_nothing() {
+    if let Some(endpoint) = is_killed_puller(CHILD) {
+        killed_puller_child(endpoint);
+    }
+    let Some(server) = BrokerServer::any(Broker::Nats) else {
+        return skip_without("nats-server");
+    };
+    // what a dead puller held is delivered again after 500 ms
+    let (endpoint, _, stream) = jetstream_queue(&server, "killed", "&ack_wait_ms=500");
+    let port = server.port;
+    let n = 200;
+    run(20, {
+        let endpoint = endpoint.clone();
+        async move { push_tasks(&endpoint, n).await }
+    });
+    let ack_pending = move || -> i64 {
+        let out = nats_peer(port)
+            .args(["ackpending", &stream, "actormq"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let mut in_flight = 0;
+    let done = killed_puller(
+        "a_killed_jetstream_puller_loses_nothing",
+        CHILD,
+        &endpoint,
+        || {
+            // the puller has read more than it printed: delivered, unacknowledged
+            in_flight = ack_pending();
+            assert!(in_flight > 0, "nothing in flight");
+        },
+    );
+    run(30, async move {
+        let again = pull_the_rest(&endpoint, done, n).await;
+        eprintln!("{in_flight} in flight at the kill; {again} delivered twice");
+        eventually("every task acknowledged", || ack_pending() == 0).await;
     });
 }

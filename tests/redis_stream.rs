@@ -35,17 +35,6 @@ fn redis_int(port: u16, args: &[&str]) -> i64 {
     }
 }
 
-/// Waits (at most 10 s) until `f` holds.
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("never: {what}");
-}
-
 async fn connected(kind: SocketType, endpoint: &str, opts: SocketOptions) -> Socket {
     connected_with(kind, endpoint, opts).await
 }

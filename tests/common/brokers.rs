@@ -34,6 +34,10 @@ impl Broker {
     }
 
     fn args(self, port: u16) -> Vec<String> {
+        let nats_dir = std::env::temp_dir()
+            .join(format!("actormq-nats-{port}"))
+            .display()
+            .to_string();
         let port = port.to_string();
         let args: &[&str] = match self {
             Broker::Redis => &[
@@ -46,7 +50,8 @@ impl Broker {
                 "--appendonly",
                 "no",
             ],
-            Broker::Nats => &["-a", "127.0.0.1", "-p", &port],
+            // with JetStream, storing in a directory of its own
+            Broker::Nats => &["-a", "127.0.0.1", "-p", &port, "-js", "-sd", &nats_dir],
             Broker::Amqp => &[],
         };
         args.iter().map(|a| a.to_string()).collect()

@@ -269,6 +269,17 @@ pub async fn connected_with(kind: SocketType, endpoint: &str, opts: SocketOption
     socket
 }
 
+/// Waits (at most 10 s) until `f` holds.
+pub async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("never: {what}");
+}
+
 /// The number in a frame `task N`.
 pub fn task_number(frame: &[u8]) -> usize {
     std::str::from_utf8(frame).unwrap()[5..].parse().unwrap()

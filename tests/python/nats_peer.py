@@ -6,6 +6,9 @@
                                                     READY, answers N requests with the data
                                                     upper-cased, printing each request
     python3 nats_peer.py PORT request SUBJECT N DATA  sends N requests "DATA i", prints each reply
+    python3 nats_peer.py PORT jspub SUBJECT N DATA  publishes "DATA i" to JetStream N times,
+                                                    waiting for each acknowledgement
+    python3 nats_peer.py PORT ackpending STREAM GROUP  prints the consumer's unacknowledged count
 """
 import asyncio
 import sys
@@ -15,8 +18,18 @@ import nats
 
 async def main():
     nc = await nats.connect(f"nats://127.0.0.1:{sys.argv[1]}")
-    mode, subject, n = sys.argv[2], sys.argv[3], int(sys.argv[4])
-    if mode == "sub":
+    mode, subject = sys.argv[2], sys.argv[3]
+    if mode == "ackpending":
+        info = await nc.jetstream().consumer_info(subject, sys.argv[4])
+        print(info.num_ack_pending, flush=True)
+        await nc.close()
+        return
+    n = int(sys.argv[4])
+    if mode == "jspub":
+        js = nc.jetstream()
+        for i in range(n):
+            await js.publish(subject, f"{sys.argv[5]} {i}".encode())
+    elif mode == "sub":
         sub = await nc.subscribe(subject)
         await nc.flush()
         print("READY", flush=True)

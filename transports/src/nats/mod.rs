@@ -11,15 +11,19 @@
 //!   subscriptions is delivered once.
 //! - **PUSH/PULL** (`nats://host:port/SUBJECT`): a PUSH publishes each message on SUBJECT;
 //!   every PULL of SUBJECT is a member of the queue group named SUBJECT, so each message goes
-//!   to one of them ([`queue`]).
+//!   to one of them ([`queue`]). With `?stream=NAME` (`nats://host:port/SUBJECT?stream=NAME`),
+//!   a durable work queue on a JetStream stream instead ([`jetstream`]): acknowledged once the
+//!   application has a message, redelivered after a puller's crash, and flow-controlled.
 //! - **REQ/REP** (`nats://host:port/SUBJECT`): NATS request/reply; repliers share the work as a
 //!   queue group, and a request waits until a replier is there ([`reqrep`]).
 //!
 //! A message of one frame is one NATS payload, unchanged; more frames are carried as
 //! [`frames`] describes. Core NATS keeps nothing: what is published while no subscriber (or
-//! puller, or replier) is connected is lost, and delivery is at most once.
+//! puller, or replier) is connected is lost, and delivery is at most once (JetStream keeps
+//! what it stored until a puller acknowledges it).
 
 pub mod frames;
+pub mod jetstream;
 mod publish;
 mod pubsub;
 pub mod queue;
@@ -49,8 +53,9 @@ pub const SUBSCRIPTION_CAPACITY: usize = 1024;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NatsTransport;
 
-/// A `nats://` address: the server part, and the subject after `/`, if any.
-fn split_address(endpoint: &Endpoint) -> Result<(&str, Option<&str>)> {
+/// A `nats://` address: the server part, the subject after `/` (if any) and the query after
+/// `?` (or `""`).
+fn split_address(endpoint: &Endpoint) -> Result<(&str, Option<&str>, &str)> {
     let Endpoint::Other { address, .. } = endpoint else {
         return Err(Error::Endpoint {
             endpoint: endpoint.to_string(),
@@ -58,15 +63,20 @@ fn split_address(endpoint: &Endpoint) -> Result<(&str, Option<&str>)> {
         });
     };
     let at = address.rfind('@').map_or(0, |i| i + 1);
+    let (address, query) = match address[at..].find('?') {
+        Some(q) => (&address[..at + q], &address[at + q + 1..]),
+        None => (address.as_str(), ""),
+    };
     Ok(match address[at..].find('/') {
         Some(slash) => {
             let subject = &address[at + slash + 1..];
             (
                 &address[..at + slash],
                 (!subject.is_empty()).then_some(subject),
+                query,
             )
         }
-        None => (address.as_str(), None),
+        None => (address, None, query),
     })
 }
 
@@ -80,7 +90,13 @@ fn check_endpoint(
 ) -> std::result::Result<(), String> {
     use SocketType::*;
     refuse_binding("nats", binding)?;
-    let (_, subject) = split_address(endpoint).map_err(|e| e.to_string())?;
+    let (_, subject, query) = split_address(endpoint).map_err(|e| e.to_string())?;
+    let durable = jetstream::Durable::parse(query)?;
+    if durable.is_some() && !matches!(socket_type, Push | Pull) {
+        return Err(format!(
+            "a JetStream stream (?stream=) carries PUSH/PULL, not {socket_type}"
+        ));
+    }
     match (socket_type, subject) {
         (Pub | XPub | Sub | XSub, None) => check_pubsub("nats", socket_type, binding),
         (Pub | XPub | Sub | XSub, Some(_)) => Err(format!(
@@ -105,6 +121,8 @@ struct NatsLink {
     lost: Arc<tokio::sync::Notify>,
     /// The endpoint's subject, for PUSH/PULL and REQ/REP.
     subject: Option<String>,
+    /// The JetStream work queue the endpoint names (`?stream=`), for PUSH/PULL.
+    durable: Option<jetstream::Durable>,
     ours: SocketType,
     /// Where the client's slow-consumer drops are reported, once the link has started.
     drops: Arc<OnceLock<Arc<dyn Inbox>>>,
@@ -129,6 +147,7 @@ impl MessageLink for NatsLink {
                 client,
                 lost,
                 subject,
+                durable,
                 ours,
                 drops,
             } = *self;
@@ -137,20 +156,29 @@ impl MessageLink for NatsLink {
             let subject = subject.unwrap_or_default();
             use SocketType::*;
             let (outbox, driver): (Arc<dyn crate::link::Outbox>, BoxFuture<'static, String>) =
-                match ours {
-                    Push => (
+                match (ours, durable) {
+                    (Push, Some(durable)) => (
+                        outbox.clone(),
+                        Box::pin(jetstream::push(
+                            client, subject, durable, outbox, inbox, lost,
+                        )),
+                    ),
+                    (Pull, Some(durable)) => {
+                        jetstream::pull(client, subject, durable, inbox, lost).await?
+                    }
+                    (Push, _) => (
                         outbox.clone(),
                         Box::pin(queue::push(client, subject, outbox, inbox, lost)),
                     ),
-                    Pull => (
+                    (Pull, _) => (
                         Arc::new(Discard),
                         Box::pin(queue::pull(client, subject, inbox, lost)),
                     ),
-                    Req => (
+                    (Req, _) => (
                         outbox.clone(),
                         Box::pin(reqrep::request(client, subject, outbox, inbox, lost)),
                     ),
-                    Rep => (
+                    (Rep, _) => (
                         outbox.clone(),
                         Box::pin(reqrep::reply(client, subject, outbox, inbox, lost)),
                     ),
@@ -208,7 +236,11 @@ impl Transport for NatsTransport {
 
     fn connect<'a>(&'a self, endpoint: &'a Endpoint) -> BoxFuture<'a, Result<(Link, String)>> {
         Box::pin(async move {
-            let (server, subject) = split_address(endpoint)?;
+            let (server, subject, query) = split_address(endpoint)?;
+            let durable = jetstream::Durable::parse(query).map_err(|reason| Error::Endpoint {
+                endpoint: endpoint.to_string(),
+                reason,
+            })?;
             let lost = Arc::new(tokio::sync::Notify::new());
             let told = lost.clone();
             let drops: Arc<OnceLock<Arc<dyn Inbox>>> = Arc::default();
@@ -247,6 +279,7 @@ impl Transport for NatsTransport {
                 client,
                 lost,
                 subject: subject.map(str::to_string),
+                durable,
                 ours: SocketType::Pub,
                 drops,
             };
@@ -264,9 +297,16 @@ mod tests {
         let ep = |s: &str| s.parse::<Endpoint>().unwrap();
         assert_eq!(
             split_address(&ep("nats://u:p/w@h:4222/tasks.a")).unwrap(),
-            ("u:p/w@h:4222", Some("tasks.a"))
+            ("u:p/w@h:4222", Some("tasks.a"), "")
         );
-        assert_eq!(split_address(&ep("nats://h:1/")).unwrap(), ("h:1", None));
+        assert_eq!(
+            split_address(&ep("nats://h:1/")).unwrap(),
+            ("h:1", None, "")
+        );
+        assert_eq!(
+            split_address(&ep("nats://h:1/jobs?stream=JOBS")).unwrap(),
+            ("h:1", Some("jobs"), "stream=JOBS")
+        );
         use SocketType::*;
         let ok = |t, s: &str| check_endpoint(t, &ep(s), false);
         assert!(ok(Pub, "nats://h:1").is_ok() && ok(Sub, "nats://h:1").is_ok());
@@ -280,5 +320,11 @@ mod tests {
             .unwrap_err()
             .contains("not DEALER"));
         assert!(check_endpoint(Pull, &ep("nats://h:1/x"), true).is_err());
+        assert!(ok(Pull, "nats://h:1/x?stream=X&group=g&ack_wait_ms=500").is_ok());
+        assert!(ok(Req, "nats://h:1/x?stream=X")
+            .unwrap_err()
+            .contains("carries PUSH/PULL"));
+        assert!(ok(Push, "nats://h:1/x?stream=a.b").is_err());
+        assert!(ok(Push, "nats://h:1/x?ack_wait_ms=5").is_err());
     }
 }
