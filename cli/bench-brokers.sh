@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Broker throughput with `actormq bench`, in two processes: the receiver first, then the sender.
-# The servers must be running: NATS=PORT REDIS=PORT AMQP=PORT cli/bench-brokers.sh
+# The servers must be running (nats-server with -js): NATS=PORT REDIS=PORT AMQP=PORT cli/bench-brokers.sh
 # (cargo build --release -p actormq-cli first). SIZE and COUNT default to 100 and 100000.
 set -u
 A=$(dirname "$0")/../target/release/actormq
@@ -15,6 +15,7 @@ run() { # name endpoint pattern
   echo "== $name ($pattern, $SIZE B x $COUNT) rc=$rc"; grep -E "throughput:" /tmp/bb-recv.txt; tail -3 /tmp/bb-recv.err | grep -v "^$" | head -2
 }
 run "nats queue group" "nats://127.0.0.1:$NATS/bench.q" push
+run "nats jetstream" "nats://127.0.0.1:$NATS/bench.js.$$?stream=BENCH$$" push
 run "nats subjects" "nats://127.0.0.1:$NATS" pub
 run "redis pub/sub" "redis://127.0.0.1:$REDIS" pub
 run "redis stream" "redis://127.0.0.1:$REDIS/bench.stream.$$" push

@@ -321,8 +321,11 @@ fn jetstream_keeps_work_until_pullers_come_and_they_share_it_once() {
     let port = server.port;
     run(60, async move {
         // pushed while no puller exists: JetStream keeps it (core NATS would drop it)
-        let push = connected(SocketType::Push, &endpoint).await;
-        for i in 0..300 {
+        // batches larger than the pusher's window of unacknowledged publications
+        let n = 2 * actormq::transports::nats::jetstream::ACK_WINDOW;
+        let opts = actormq::SocketOptions::default().sndhwm(2 * n);
+        let push = connected_with(SocketType::Push, &endpoint, opts).await;
+        for i in 0..n {
             push.send([format!("task {i}"), String::new(), "x".repeat(i % 3)])
                 .await
                 .unwrap();
@@ -335,12 +338,12 @@ fn jetstream_keeps_work_until_pullers_come_and_they_share_it_once() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{out:?}");
-        let opts = actormq::SocketOptions::default().rcvhwm(10);
+        let opts = actormq::SocketOptions::default().rcvhwm(100);
         let a = connected_with(SocketType::Pull, &endpoint, opts.clone()).await;
         let b = connected_with(SocketType::Pull, &endpoint, opts).await;
         let mut seen = std::collections::BTreeSet::new();
         let (mut python, mut from_a, mut from_b) = (0, 0, 0);
-        while seen.len() + python < 320 {
+        while seen.len() + python < n + 20 {
             let msg = tokio::select! {
                 m = a.recv() => { from_a += 1; m.unwrap() }
                 m = b.recv() => { from_b += 1; m.unwrap() }

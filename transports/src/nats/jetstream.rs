@@ -172,6 +172,16 @@ pub(super) async fn push(
             }
         };
         for (i, msg) in batch.iter().enumerate() {
+            // a batch may be larger than the window (and the client's in-flight permits)
+            while unacked.len() >= ACK_WINDOW {
+                tokio::select! {
+                    _ = acked(&mut unacked, &*inbox) => {}
+                    _ = lost.notified() => {
+                        inbox.lost(batch.len() - i + unacked.len(), "nats: JetStream publications cut off by the lost connection");
+                        return LOST.into();
+                    }
+                }
+            }
             let (headers, payload) = frames::encode(msg.frames());
             let published = async {
                 match headers {
