@@ -1,6 +1,6 @@
 //! The CLI over RabbitMQ: `push`/`pull` and `req`/`rep` through `amqp://...?queue=`, and the
-//! demonstration graph `examples/pipeline.toml` run over RabbitMQ with only its endpoints
-//! changed (from the environment, as a deployment would).
+//! demonstration graph `examples/pipeline.toml` run as it is (tcp://) and over RabbitMQ with
+//! only its endpoints changed (from the environment, as a deployment would).
 #![allow(clippy::unwrap_used)] // test helpers: a failed step is a failed test
 
 #[path = "../../tests/common/brokers.rs"]
@@ -53,32 +53,19 @@ fn push_pull_and_req_rep_through_rabbitmq() {
     assert_eq!(code, 0, "{err}");
 }
 
-#[test]
-fn the_pipeline_graph_runs_over_rabbitmq_by_changing_only_its_endpoints() {
-    let Some(server) = BrokerServer::any(Broker::Amqp) else {
-        return skip_without("rabbitmq-server");
-    };
-    let (tasks, results) = (unique("pipeline-tasks"), unique("pipeline-results"));
-    let broker = server.endpoint();
-    let endpoint = |queue: &str| format!(">{broker}?queue={queue}");
-    let tasks_n = "5000";
+/// The task count both runs of the pipeline use: fewer than the file's 200 000, to keep a
+/// debug-build test short (the README gives the full run over RabbitMQ, in release).
+const PIPELINE_TASKS: &str = "5000";
+
+/// Runs `examples/pipeline.toml` with `env` set and the task count lowered to
+/// [`PIPELINE_TASKS`]; returns its output, once it has finished successfully.
+fn run_pipeline(env: &[(&str, String)]) -> String {
     let mut command = actormq();
     command
         .args(["run", "../examples/pipeline.toml"])
-        // the four sockets' endpoints, from tcp:// to amqp://
-        .env("ACTORMQ__SOCKETS__TASKS_OUT__ENDPOINTS", endpoint(&tasks))
-        .env("ACTORMQ__SOCKETS__TASKS_IN__ENDPOINTS", endpoint(&tasks))
-        .env(
-            "ACTORMQ__SOCKETS__RESULTS_OUT__ENDPOINTS",
-            endpoint(&results),
-        )
-        .env(
-            "ACTORMQ__SOCKETS__RESULTS_IN__ENDPOINTS",
-            endpoint(&results),
-        )
-        // fewer tasks than the 200 000 of the file, to keep a debug-build test short
-        .env("ACTORMQ__ACTORS__VENTILATOR__PARAMS__TASKS", tasks_n)
-        .env("ACTORMQ__ACTORS__SINK__PARAMS__TASKS", tasks_n);
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("ACTORMQ__ACTORS__VENTILATOR__PARAMS__TASKS", PIPELINE_TASKS)
+        .env("ACTORMQ__ACTORS__SINK__PARAMS__TASKS", PIPELINE_TASKS);
     let mut running = spawn_command(command);
     let deadline = Instant::now() + Duration::from_secs(120);
     while running.child.try_wait().unwrap().is_none() {
@@ -92,7 +79,33 @@ fn the_pipeline_graph_runs_over_rabbitmq_by_changing_only_its_endpoints() {
     let (code, out, err) = running.finish();
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains(&format!("sink: done: {tasks_n} results in")),
+        out.contains(&format!("sink: done: {PIPELINE_TASKS} results in")),
         "{out}"
     );
+    out
+}
+
+#[test]
+fn the_pipeline_graph_runs_over_tcp_and_over_rabbitmq_by_changing_only_its_endpoints() {
+    let Some(server) = BrokerServer::any(Broker::Amqp) else {
+        return skip_without("rabbitmq-server");
+    };
+    // as the file is: tcp://
+    run_pipeline(&[]);
+    // the same, with the four sockets' endpoints moved to amqp://
+    let (tasks, results) = (unique("pipeline-tasks"), unique("pipeline-results"));
+    let broker = server.endpoint();
+    let endpoint = |queue: &str| format!(">{broker}?queue={queue}");
+    run_pipeline(&[
+        ("ACTORMQ__SOCKETS__TASKS_OUT__ENDPOINTS", endpoint(&tasks)),
+        ("ACTORMQ__SOCKETS__TASKS_IN__ENDPOINTS", endpoint(&tasks)),
+        (
+            "ACTORMQ__SOCKETS__RESULTS_OUT__ENDPOINTS",
+            endpoint(&results),
+        ),
+        (
+            "ACTORMQ__SOCKETS__RESULTS_IN__ENDPOINTS",
+            endpoint(&results),
+        ),
+    ]);
 }
