@@ -48,6 +48,8 @@ fn a_peer_that_stops_answering_is_dropped_after_heartbeat_timeout() {
         // (the hung peer would close the connection itself only after 3 s)
         assert!(reason.contains("heartbeat timed out"), "{reason}");
         assert!(reason.contains("heartbeat_timeout (200ms)"), "{reason}");
+        let m = dealer.metrics();
+        assert_eq!((m.heartbeat_timeouts, m.disconnects), (1, 1), "{m:?}");
     });
 }
 

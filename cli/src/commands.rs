@@ -575,9 +575,16 @@ pub async fn proxy(sides: ProxySides) -> Result<(), String> {
 }
 
 /// `run`: loads a graph file (checked whole before anything starts) and runs it until it ends,
-/// Ctrl-C or SIGTERM.
-pub async fn run_graph(file: std::path::PathBuf) -> Result<(), String> {
+/// Ctrl-C or SIGTERM; with `monitor`, serves the monitoring endpoint there meanwhile.
+pub async fn run_graph(file: std::path::PathBuf, monitor: Option<String>) -> Result<(), String> {
     let kinds = actormq::graph::Kinds::builtin();
     let spec = actormq::graph::load(&file, &kinds).map_err(err)?;
+    let _monitor = match monitor {
+        Some(address) => Some(crate::observe::serve(
+            &address,
+            Some(actormq::graph::GraphView::of(&spec)),
+        )?),
+        None => None,
+    };
     actormq::graph::run(&spec, &kinds).await.map_err(err)
 }

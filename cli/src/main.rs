@@ -5,6 +5,7 @@
 
 mod bench;
 mod commands;
+mod observe;
 mod raw;
 mod security;
 
@@ -23,6 +24,10 @@ const EXAMPLES: &str = "Examples:
 #[derive(Parser)]
 #[command(name = "actormq", version, after_help = EXAMPLES)]
 struct Cli {
+    /// Serve metrics, JSON and a live web page over HTTP while the command runs, on ADDR
+    /// (`127.0.0.1:8222`, or a port alone for localhost): /metrics, /sockets, /peers, /graph, /.
+    #[arg(long, global = true, value_name = "ADDR")]
+    monitor: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -208,6 +213,34 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+    /// Draw a graph file without running it: Graphviz DOT, or SVG (laid out by Graphviz's
+    /// `dot` when installed, else by the layout-rs crate).
+    #[command(
+        after_help = "Examples:\n  actormq graph examples/pipeline.toml > pipeline.dot\n  actormq graph examples/pipeline.toml --format svg --out pipeline.svg"
+    )]
+    Graph {
+        /// The graph file.
+        file: std::path::PathBuf,
+        /// dot or svg.
+        #[arg(long, value_name = "FORMAT", default_value = "dot")]
+        format: String,
+        /// Write here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Watch the sockets of a process served with --monitor: rates and queue depths,
+    /// refreshed in place (q or Ctrl-C quits).
+    #[command(
+        after_help = "Example:\n  actormq run examples/pipeline.toml --monitor 8222 &\n  actormq top --monitor 8222"
+    )]
+    Top {
+        /// Refresh this often.
+        #[arg(long = "interval-ms", value_name = "MS", default_value_t = 1000)]
+        interval_ms: u64,
+        /// Draw this many frames, then exit (for scripts and tests).
+        #[arg(long, value_name = "N")]
+        frames: Option<u64>,
+    },
     /// Measure throughput or latency over a real endpoint.
     Bench {
         #[command(subcommand)]
@@ -251,7 +284,29 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .try_init();
-    let result = actix::System::new().block_on(run(cli.command));
+    let result = match cli.command {
+        Command::Graph { file, format, out } => {
+            observe::graph(&file, &format, out.as_deref()).map(|()| Outcome::Done)
+        }
+        Command::Top {
+            interval_ms,
+            frames,
+        } => observe::top(cli.monitor.as_deref(), interval_ms, frames).map(|()| Outcome::Done),
+        Command::Run { file, timeout_ms } => actix::System::new()
+            .block_on(bounded(timeout_ms, commands::run_graph(file, cli.monitor))),
+        command => {
+            // every other command: the monitor, if asked for, serves its sockets
+            let monitor = match cli.monitor.as_deref().map(|a| observe::serve(a, None)) {
+                Some(Err(e)) => Err(e),
+                Some(Ok(m)) => Ok(Some(m)),
+                None => Ok(None),
+            };
+            match monitor {
+                Ok(_monitor) => actix::System::new().block_on(run(command)),
+                Err(e) => Err(e),
+            }
+        }
+    };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::TimedOut) => ExitCode::from(2),
@@ -346,7 +401,9 @@ async fn run(command: Command) -> Result<Outcome, String> {
             bounded(timeout_ms, commands::proxy(sides)).await
         }
         Command::Keygen { out } => security::keygen(out).map(|()| Outcome::Done),
-        Command::Run { file, timeout_ms } => bounded(timeout_ms, commands::run_graph(file)).await,
+        Command::Run { .. } | Command::Graph { .. } | Command::Top { .. } => {
+            unreachable!("run, graph and top are dispatched in main")
+        }
         Command::Bench { kind } => bench::run(kind).await.map(|()| Outcome::Done),
     }
 }

@@ -69,7 +69,10 @@ mod engine;
 mod error;
 mod event;
 pub mod graph;
+pub mod metrics;
+pub mod monitor;
 mod options;
+mod peer_label;
 pub mod proxy;
 pub mod security;
 mod socket;
@@ -83,8 +86,9 @@ pub use actormq_transports::{parse_endpoint_list, Attach, Endpoint, Frame, Multi
 pub use error::{Error, Result};
 pub use event::{DisconnectReason, SocketEvent};
 pub use options::{OptionDef, OptionError, SocketOptions, DEFAULT_MAXMSGSIZE, OPTIONS};
+pub use peer_label::PeerLabel;
 pub use proxy::{proxy, Device, Proxy};
-pub use socket::{PeerLabel, Socket, SocketSink};
+pub use socket::{Socket, SocketSink};
 pub use typed::{Publisher, Received, Subscriber, Topic};
 pub use typed_socket::{
     kind, DealerSocket, PairSocket, PubSocket, PullSocket, PushSocket, RepSocket, ReqSocket,

@@ -21,6 +21,7 @@ use crate::engine::queues::recv::RecvQueue;
 use crate::engine::queues::send::{Pushed, SendQueue};
 use crate::engine::socket::SocketActor;
 use crate::event::SocketEvent;
+use crate::peer_label::PeerLabel;
 use crate::{Error, Result, SocketOptions};
 
 struct Inner {
@@ -104,9 +105,12 @@ impl Socket {
             recv: RecvQueue::new(options.rcvhwm_bytes),
             addresses: Default::default(),
             inlet: Default::default(),
+            peers: Default::default(),
         });
-        let span = tracing::info_span!("socket", r#type = %socket_type, id = next_id());
+        let id = next_id();
+        let span = tracing::info_span!("socket", r#type = %socket_type, id);
         let info = Arc::new(SocketInfo {
+            id,
             socket_type,
             options,
             events,
@@ -115,7 +119,10 @@ impl Socket {
             dropped_unread: Default::default(),
             discarded: Default::default(),
             taken: Default::default(),
+            dropped_hwm: Default::default(),
+            counters: Default::default(),
         });
+        crate::engine::registry::register(&info, &shared);
         let mut pattern = actormq_patterns::for_type(socket_type, &info.options.pattern_options());
         // The one turn state: checked on this handle, where the application calls (a REQ's
         // pattern hands its own over; the other types get a fresh one).
@@ -213,9 +220,10 @@ impl Socket {
         let transport = transport_for(&endpoint).ok();
         self.inner
             .addr
-            .send(Connect(endpoint))
+            .send(Connect(endpoint.clone()))
             .await
             .map_err(|_| self.closed())??;
+        self.inner.info.counters.endpoint(format!(">{endpoint}"));
         if let Some(t) = transport.filter(|t| t.kind() == TransportKind::Broker) {
             let mut brokers = self.inner.brokers.lock().unwrap_or_else(|e| e.into_inner());
             if brokers.iter().all(|b| b.scheme() != t.scheme()) {
@@ -579,6 +587,43 @@ impl Socket {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Names the socket in its metrics ([`Socket::metrics`], the monitoring endpoint): a graph
+    /// names each socket `socket/actor[index]` (its socket in the graph file, and the actor
+    /// instance that uses it).
+    pub fn set_name(&self, name: impl Into<String>) {
+        *self
+            .inner
+            .info
+            .counters
+            .name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(name.into());
+    }
+
+    /// This socket's metrics now: messages and bytes in and out, drops by reason, queue
+    /// depths, peers and connection counts, with each live peer's
+    /// ([`crate::metrics::SocketMetrics`]). Cheap enough to call every second: the counters are
+    /// kept per batch whether or not anyone reads them.
+    ///
+    /// ```
+    /// use actormq::{Socket, SocketType};
+    ///
+    /// # actix::System::new().block_on(async {
+    /// let pull = Socket::new(SocketType::Pull)?;
+    /// let ep = pull.bind("inproc://metrics-doc").await?;
+    /// let push = Socket::new(SocketType::Push)?;
+    /// push.connect(&ep).await?;
+    /// push.send("hello").await?;
+    /// pull.recv().await?;
+    /// let m = pull.metrics();
+    /// assert_eq!((m.messages_in, m.bytes_in, m.peers.len()), (1, 5, 1));
+    /// # Ok::<(), actormq::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn metrics(&self) -> crate::metrics::SocketMetrics {
+        crate::metrics::of(&self.inner.info, &self.inner.shared)
+    }
+
     /// A receiver of this socket's [`SocketEvent`]s from now on (like `zmq_socket_monitor`).
     pub fn monitor(&self) -> broadcast::Receiver<SocketEvent> {
         self.inner.info.events.subscribe()
@@ -592,16 +637,6 @@ impl Socket {
             let _ = rx.await;
         }
     }
-}
-
-/// What [`Socket::recv_from_peer`] tells of the peer a message came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PeerLabel {
-    /// The peer's address (`127.0.0.1:5555`, `ipc:///tmp/x.ipc`, ...; `(gone)` if that peer
-    /// has since left).
-    pub address: Arc<str>,
-    /// The identity the authenticator gave the peer (ZAP's `User-Id`), if one judged it.
-    pub user_id: Option<Arc<str>>,
 }
 
 type Waiting = Pin<Box<dyn Future<Output = ()> + Send>>;

@@ -10,6 +10,7 @@ use actormq_transports::SocketType;
 use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
 
+use crate::engine::counters::Counters;
 use crate::engine::queues::peer_in::PeerIn;
 use crate::engine::queues::recv::RecvQueue;
 use crate::engine::queues::send::SendQueue;
@@ -26,6 +27,8 @@ pub(crate) fn next_id() -> u64 {
 
 /// What the socket's actors share: its type, options and event channel.
 pub(crate) struct SocketInfo {
+    /// The socket's process-unique id (also in its tracing span).
+    pub(crate) id: u64,
     pub(crate) socket_type: SocketType,
     pub(crate) options: SocketOptions,
     /// Monitors' channel ([`crate::Socket::monitor`]).
@@ -41,6 +44,10 @@ pub(crate) struct SocketInfo {
     pub(crate) discarded: AtomicU64,
     /// Links told when the application takes their messages (a durable broker's queue).
     pub(crate) taken: TakenHooks,
+    /// Copies dropped at a peer's high-water mark (part of `dropped`).
+    pub(crate) dropped_hwm: AtomicU64,
+    /// Connection counters, endpoints and name, for metrics.
+    pub(crate) counters: Counters,
 }
 
 impl SocketInfo {
@@ -49,6 +56,7 @@ impl SocketInfo {
     pub(crate) fn dropped_by_policy(&self, n: u64) {
         if n > 0 {
             self.dropped.fetch_add(n, Ordering::Relaxed);
+            self.dropped_hwm.fetch_add(n, Ordering::Relaxed);
             tracing::debug!(copies = n, "dropped for peers at their high-water mark");
         }
     }
@@ -119,6 +127,7 @@ impl SocketInfo {
             }
             SocketEvent::Closed => tracing::debug!("socket closed"),
         }
+        self.counters.count(&event);
         let _ = self.events.send(event);
     }
 }
@@ -128,12 +137,23 @@ pub(crate) struct Shared {
     pub(crate) send: SendQueue,
     pub(crate) recv: RecvQueue,
     /// Each live peer's address and authenticated identity, for `recv_from`.
-    pub(crate) addresses: Mutex<FxHashMap<PeerId, crate::socket::PeerLabel>>,
+    pub(crate) addresses: Mutex<FxHashMap<PeerId, crate::peer_label::PeerLabel>>,
     /// The only peer, when its messages reach the application unchanged
     /// ([`actormq_patterns::Pattern::passes_inbound`]) or filtered by subscriptions alone
     /// ([`actormq_patterns::Pattern::inbound_filter`]): a receiving application whose ready
     /// queue ran dry takes from it directly, without waiting for the actor to pump.
     pub(crate) inlet: Mutex<Option<Inlet>>,
+    /// Each live peer's queues and description, for metrics.
+    pub(crate) peers: Mutex<FxHashMap<PeerId, PeerView>>,
+}
+
+/// A live peer as metrics see it.
+pub(crate) struct PeerView {
+    pub(crate) address: Arc<str>,
+    pub(crate) peer_type: SocketType,
+    pub(crate) since: std::time::Instant,
+    pub(crate) inq: Arc<PeerIn>,
+    pub(crate) out: Arc<crate::engine::queues::peer_out::PeerOut>,
 }
 
 /// The only peer's inbound queue, opened to the receiving application.

@@ -9,7 +9,9 @@
 //! |---|---|
 //! | `pack` | how runs of small messages cross between threads in one buffer (inproc) |
 //! | `queues/` | the bounded queues of the hot path (send, ready, per-peer in and out) |
+//! | `counters` | a socket's connection counters (from its events) and departed peers' totals |
 //! | `ctx` | what a socket's actors share: `SocketInfo` (type, options, events, span), `Shared` (queues) |
+//! | `registry` | every live socket of the process, for metrics |
 //! | `messages` | every actor message, by the actor that handles it |
 //! | `connection/` | the connection actor: connect loop, ZMTP stream sessions, message-link sessions |
 //! | `listener` | the listener actor: accepts on one bound endpoint |
@@ -21,17 +23,23 @@ pub(crate) mod pack;
 // 2. the bounded queues of the hot path
 pub(crate) mod queues;
 
-// 3. what a socket's actors share
+// 3. what a socket counts of its connections (for metrics)
+pub(crate) mod counters;
+
+// 4. what a socket's actors share
 pub(crate) mod ctx;
 
-// 4. actor messages
+// 5. every socket of the process (for metrics)
+pub(crate) mod registry;
+
+// 6. actor messages
 pub(crate) mod messages;
 
-// 5. the connection actor
+// 7. the connection actor
 pub(crate) mod connection;
 
-// 6. the listener actor
+// 8. the listener actor
 pub(crate) mod listener;
 
-// 7. the socket actor
+// 9. the socket actor
 pub(crate) mod socket;

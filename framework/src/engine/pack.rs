@@ -27,6 +27,17 @@ pub(crate) fn cost(msg: &Multipart) -> usize {
         .saturating_add(msg.len().saturating_mul(crate::options::FRAME_OVERHEAD))
 }
 
+/// What messages count for (the sum of their [`cost`]s), and their bytes, in one pass.
+pub(crate) fn weigh<'a>(msgs: impl Iterator<Item = &'a Multipart>) -> (usize, usize) {
+    msgs.fold((0usize, 0usize), |(c, b), m| {
+        let bytes = m.byte_len();
+        (
+            c.saturating_add(bytes.saturating_add(m.len() * crate::options::FRAME_OVERHEAD)),
+            b.saturating_add(bytes),
+        )
+    })
+}
+
 /// Messages of at most this many bytes (all frames together) are packed.
 pub(crate) const PACK_MAX: usize = 512;
 
@@ -87,12 +98,15 @@ impl Segment {
         }
     }
 
-    /// What the messages left count for (the sum of their [`cost`]s).
-    pub(crate) fn bytes(&self) -> usize {
+    /// What the messages left count for (the sum of their [`cost`]s), and their bytes.
+    pub(crate) fn weigh(&self) -> (usize, usize) {
         match self {
-            Segment::Plain(q) => q.iter().map(cost).fold(0, usize::saturating_add),
-            Segment::Packed(p) => p.payload.len().saturating_add(
-                (p.lens.len() - p.next).saturating_mul(crate::options::FRAME_OVERHEAD),
+            Segment::Plain(q) => weigh(q.iter()),
+            Segment::Packed(p) => (
+                p.payload.len().saturating_add(
+                    (p.lens.len() - p.next).saturating_mul(crate::options::FRAME_OVERHEAD),
+                ),
+                p.payload.len(),
             ),
         }
     }

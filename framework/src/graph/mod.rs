@@ -23,7 +23,9 @@
 mod kinds;
 mod run;
 mod spec;
+mod view;
 
 pub use kinds::{ActorInstance, KindFuture, Kinds};
 pub use run::run;
 pub use spec::{load, ActorSpec, GraphError, GraphSpec, OptionsSpec, SocketSpec};
+pub use view::{ActorNode, GraphView, SocketLink, SocketNode};

@@ -31,6 +31,8 @@ pub async fn run(spec: &GraphSpec, kinds: &Kinds) -> Result<()> {
                         reason: format!("{e}"),
                     })?;
                 let socket = Socket::with_options(socket_type, template.options.to_options()?)?;
+                // named for the metrics: its socket in the graph file, and its actor instance
+                socket.set_name(format!("{socket_name}/{name}[{index}]"));
                 let endpoints = crate::parse_endpoint_list(&template.endpoints, socket_type)?;
                 crate::typed::attach(&socket, &endpoints).await?;
                 all_sockets.push(socket.clone());

@@ -10,10 +10,12 @@
 //!  application ◀──RecvQueue── socket actor ◀──PeerIn─── connection ◀── wire
 //! ```
 //!
-//! Files, each using only those above it: `lock`, `compact`, `peer_in`, `peer_out`, `send`,
+//! Files, each using only those above it: `lock`, `compact`, `counts` (messages and bytes that
+//! passed, for metrics), `peer_in`, `peer_out`, `send`,
 //! `recv`, `taken` (acknowledgements back to the links that asked for them).
 
 pub(crate) mod compact;
+pub(crate) mod counts;
 pub(crate) mod lock;
 pub(crate) mod peer_in;
 pub(crate) mod peer_out;

@@ -8,7 +8,8 @@ use std::thread::ThreadId;
 use actormq_transports::{BoxFuture, Inbox, Multipart, Taken, Wake};
 use tokio::sync::Notify;
 
-use crate::engine::pack::{cost, segments, Segment};
+use crate::engine::pack::{cost, segments, weigh, Segment};
+use crate::engine::queues::counts::Tally;
 use crate::engine::queues::lock::lock;
 
 /// One connection's reader → socket actor, `rcvhwm` deep (the reader pauses at the mark).
@@ -46,6 +47,8 @@ pub(crate) struct PeerIn {
     taken: OnceLock<Taken>,
     /// Where a link's losses are counted ([`Inbox::lost`], [`Inbox::discarded`]).
     losses: Option<Losses>,
+    /// Messages and bytes that arrived here since [`PeerIn::take_totals`] (for metrics).
+    arrived: Tally,
 }
 
 /// Counts what a link reports lost ([`Loss`]), `n` messages, and logs why.
@@ -137,7 +140,18 @@ impl PeerIn {
             wake_below: AtomicUsize::new(0),
             taken: OnceLock::new(),
             losses: None,
+            arrived: Default::default(),
         }
+    }
+
+    /// Messages and bytes that arrived since the last call of [`PeerIn::take_totals`].
+    pub(crate) fn totals(&self) -> (u64, u64) {
+        self.arrived.get()
+    }
+
+    /// Returns [`PeerIn::totals`] and starts counting again from zero.
+    pub(crate) fn take_totals(&self) -> (u64, u64) {
+        self.arrived.take()
     }
 
     /// Counts the link's losses with `losses` (without it they are only logged).
@@ -223,8 +237,8 @@ impl PeerIn {
 
     /// Appends a batch; true when the queue was empty (the socket actor must be told).
     pub(crate) fn push_batch(&self, msgs: Vec<Multipart>) -> bool {
-        let bytes = msgs.iter().map(cost).fold(0, usize::saturating_add);
-        self.push_counted([Segment::Plain(msgs.into())], bytes)
+        let weight = weigh(msgs.iter());
+        self.push_counted([Segment::Plain(msgs.into())], weight)
     }
 
     /// Appends an in-process sender's batch, made by [`segments`]; true when the queue was
@@ -232,22 +246,32 @@ impl PeerIn {
     /// held only to link the segments in.
     pub(crate) fn push_segments(&self, segments: Vec<Segment>) -> bool {
         // counted before the lock is taken
-        let bytes = segments
+        let weight = segments
             .iter()
-            .map(Segment::bytes)
-            .fold(0, usize::saturating_add);
-        self.push_counted(segments, bytes)
+            .map(Segment::weigh)
+            .fold((0usize, 0usize), |a, w| {
+                (a.0.saturating_add(w.0), a.1.saturating_add(w.1))
+            });
+        self.push_counted(segments, weight)
     }
 
-    /// Appends segments that count for `bytes` in all.
-    fn push_counted(&self, segments: impl IntoIterator<Item = Segment>, bytes: usize) -> bool {
+    /// Appends segments that count for `cost` and hold `bytes` in all.
+    fn push_counted(
+        &self,
+        segments: impl IntoIterator<Item = Segment>,
+        (cost, bytes): (usize, usize),
+    ) -> bool {
         let mut q = lock(&self.queue);
         let was_empty = q.len == 0;
+        let before = q.len;
         segments.into_iter().for_each(|s| q.push(s));
-        q.bytes = q.bytes.saturating_add(bytes);
+        q.bytes = q.bytes.saturating_add(cost);
         self.bytes.store(q.bytes, Ordering::Release);
         self.len.store(q.len, Ordering::Release);
-        was_empty && q.len > 0
+        let arrived = q.len - before;
+        drop(q);
+        self.arrived.add(arrived, bytes);
+        was_empty && arrived > 0
     }
 
     /// An emptied batch buffer, if there is one, for the sender's next batch.

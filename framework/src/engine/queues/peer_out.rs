@@ -10,6 +10,7 @@ use actormq_transports::{Multipart, Outbox};
 use tokio::sync::Notify;
 
 use crate::engine::queues::compact::{Compactor, COMPACT_FROM, TAKE_MAX};
+use crate::engine::queues::counts::Tally;
 use crate::engine::queues::lock::lock;
 
 /// Socket actor → one connection's writer; or, once a message-level link started, straight
@@ -27,6 +28,8 @@ pub(crate) struct PeerOut {
     direct: OnceLock<Arc<dyn Outbox>>,
     /// Keeps the small frames of a deep queue in shared chunks (used under `queue`'s lock).
     compactor: Mutex<Compactor>,
+    /// Messages and bytes routed to this peer since [`PeerOut::take_totals`] (for metrics).
+    routed: Tally,
 }
 
 impl PeerOut {
@@ -38,7 +41,24 @@ impl PeerOut {
             closed: AtomicBool::new(false),
             direct: OnceLock::new(),
             compactor: Mutex::default(),
+            routed: Default::default(),
         }
+    }
+
+    /// Messages and bytes routed here since the last call of [`PeerOut::take_totals`].
+    pub(crate) fn totals(&self) -> (u64, u64) {
+        self.routed.get()
+    }
+
+    /// Returns [`PeerOut::totals`] and starts counting again from zero (a connecting socket
+    /// keeps this queue for the peer's next session).
+    pub(crate) fn take_totals(&self) -> (u64, u64) {
+        self.routed.take()
+    }
+
+    /// Counts `n` messages of `bytes` routed here.
+    fn routed(&self, n: usize, bytes: usize) {
+        self.routed.add(n, bytes);
     }
 
     /// Messages queued toward the peer (for a started link: as its outbox counts them).
@@ -70,14 +90,22 @@ impl PeerOut {
     }
 
     pub(crate) fn push_batch(&self, items: impl IntoIterator<Item = Multipart>) {
+        let (mut n, mut bytes) = (0usize, 0usize);
+        let items = items.into_iter().inspect(|m| {
+            n += 1;
+            bytes += m.byte_len();
+        });
         let mut q = lock(&self.queue);
         if let Some(outbox) = self.direct.get() {
-            let mut batch: VecDeque<Multipart> = items.into_iter().collect();
-            let n = batch.len();
-            outbox.send(&mut batch, n);
+            let mut batch: VecDeque<Multipart> = items.collect();
+            let len = batch.len();
+            outbox.send(&mut batch, len);
+            drop(q);
+            self.routed(n, bytes);
             return;
         }
         self.append(&mut q, items);
+        self.routed(n, bytes);
         // the mirror of the length is written under the lock, so it never disagrees with it
         self.len.store(q.len(), Ordering::Release);
         let any = !q.is_empty();
@@ -90,13 +118,18 @@ impl PeerOut {
     /// Moves messages from the front of `batch` while this peer stays under `hwm` (for a
     /// started link: as much as its outbox has room for), under one lock and with one wake-up.
     pub(crate) fn take_from(&self, batch: &mut VecDeque<Multipart>, hwm: usize) {
+        let bytes = |batch: &VecDeque<Multipart>, n: usize| -> usize {
+            batch.iter().take(n).map(Multipart::byte_len).sum()
+        };
         let mut q = lock(&self.queue);
         if let Some(outbox) = self.direct.get() {
             let n = outbox.room(hwm).min(batch.len());
+            self.routed(n, bytes(batch, n));
             outbox.send(batch, n);
             return;
         }
         let n = hwm.saturating_sub(q.len()).min(batch.len());
+        self.routed(n, bytes(batch, n));
         self.append(&mut q, batch.drain(..n));
         self.len.store(q.len(), Ordering::Release);
         drop(q);

@@ -52,6 +52,11 @@ impl RecvQueue {
         len > RECV_BATCH / 2 || bytes > self.max_bytes / 2
     }
 
+    /// Messages ready for the application (for metrics: takes the lock).
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.queue).queue.len()
+    }
+
     /// Whether the queue holds more than half of what it takes, in messages or in bytes (the
     /// application will ask for a pump when it drains below).
     pub(crate) fn more_than_half_full(&self) -> bool {

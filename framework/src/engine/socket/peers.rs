@@ -5,6 +5,7 @@ use actormq_patterns::PeerId;
 use actormq_transports::{transport_for, Endpoint};
 
 use crate::engine::connection::Origin;
+use crate::engine::ctx::PeerView;
 use crate::engine::listener::ListenerActor;
 use crate::engine::messages::{Accepted, Bind, Connect, ConnectionEnded, PeerGone, PeerUp};
 use crate::engine::socket::{PeerEntry, SocketActor};
@@ -16,6 +17,7 @@ impl SocketActor {
         let Some(entry) = self.peers.remove(&id) else {
             return;
         };
+        self.retire(id);
         // first, so that no application takes from this peer while its last messages are queued
         self.refresh_inlet();
         // Messages that arrived before the peer left are still delivered.
@@ -41,6 +43,21 @@ impl SocketActor {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
         self.staged_peers.retain(|&p| p != id);
+    }
+}
+
+impl SocketActor {
+    /// Forgets a departed peer's view, adding what it carried to the socket's retired totals
+    /// (the counts start again at zero in a queue that is kept for the peer's next session).
+    fn retire(&self, id: PeerId) {
+        // under the lock a snapshot takes, so that it sees the peer's counts once: live or
+        // retired
+        let mut views = self.shared.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(view) = views.remove(&id) {
+            let (mi, bi) = view.inq.take_totals();
+            let (mo, bo) = view.out.take_totals();
+            self.info.counters.retired.add((mi, bi, mo, bo));
+        }
     }
 }
 
@@ -126,6 +143,7 @@ impl Handler<PeerUp> for SocketActor {
             return Err("the socket is closing".into());
         }
         let id = msg.peer.id;
+        let peer_type = msg.peer.socket_type;
         self.peers.insert(
             id,
             PeerEntry {
@@ -149,9 +167,23 @@ impl Handler<PeerUp> for SocketActor {
             .unwrap_or_else(|e| e.into_inner())
             .insert(
                 id,
-                crate::socket::PeerLabel {
-                    address: msg.address,
+                crate::peer_label::PeerLabel {
+                    address: msg.address.clone(),
                     user_id: msg.user_id,
+                },
+            );
+        self.shared
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id,
+                PeerView {
+                    address: msg.address,
+                    peer_type,
+                    since: std::time::Instant::now(),
+                    inq: self.peers[&id].inq.clone(),
+                    out: self.peers[&id].out.clone(),
                 },
             );
         self.refresh_inlet();
