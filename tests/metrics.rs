@@ -98,8 +98,9 @@ fn a_pub_counts_one_copy_per_subscriber_and_drops_at_the_high_water_mark() {
         assert_eq!(m.dropped_hwm, m.undelivered);
         let text = metrics::prometheus_text(std::slice::from_ref(&m));
         let line = format!(
-            "actormq_dropped_hwm_total{{socket=\"{}\",type=\"PUB\"}} {}",
+            "actormq_dropped_hwm_total{{socket=\"{}\",type=\"PUB\",id=\"{}\"}} {}",
             m.label(),
+            m.id,
             m.dropped_hwm
         );
         assert!(text.contains(&line), "{text}");
@@ -238,7 +239,7 @@ fn the_metrics_facade_receives_every_socket_metric() {
         }
         let kept = Kept::default();
         ::metrics::with_local_recorder(&kept, || metrics::record(&[pull.metrics()]));
-        let labels = "{socket=facade-pull,type=PULL}";
+        let labels = format!("{{id={},socket=facade-pull,type=PULL}}", pull.metrics().id);
         assert_eq!(
             kept.get(&format!("actormq_messages_received_total{labels}")),
             Some(7)
@@ -283,14 +284,15 @@ fn the_monitoring_endpoint_serves_metrics_sockets_peers_graph_and_the_page() {
         rep.recv().await.unwrap();
         rep.send("pong").await.unwrap();
         req.recv().await.unwrap();
+        let rep_id = rep.metrics().id;
         let (status, text) = tokio::task::spawn_blocking(move || get(address, "/metrics"))
             .await
             .unwrap();
         assert!(status.contains("200"), "{status}");
         assert!(
-            text.contains(
-                "actormq_messages_received_total{socket=\"monitored-rep\",type=\"REP\"} 1"
-            ),
+            text.contains(&format!(
+                "actormq_messages_received_total{{socket=\"monitored-rep\",type=\"REP\",id=\"{rep_id}\"}} 1"
+            )),
             "{text}"
         );
         let (_, sockets) = tokio::task::spawn_blocking(move || get(address, "/sockets"))
@@ -324,6 +326,10 @@ fn the_monitoring_endpoint_serves_metrics_sockets_peers_graph_and_the_page() {
             .await
             .unwrap();
         assert!(status.contains("200") && page.contains("<svg"), "{status}");
+        let (status, ok) = tokio::task::spawn_blocking(move || get(address, "/healthz"))
+            .await
+            .unwrap();
+        assert!(status.contains("200") && ok == "ok\n", "{status}");
         let (status, _) = tokio::task::spawn_blocking(move || get(address, "/nothing"))
             .await
             .unwrap();

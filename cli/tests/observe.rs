@@ -164,7 +164,7 @@ fn a_running_pipeline_is_seen_through_json_a_headless_browser_and_top() {
     let metrics = get(&address, "/metrics").unwrap();
     assert!(
         metrics.contains(
-            "actormq_messages_sent_total{socket=\"tasks_out/ventilator[0]\",type=\"PUSH\"}"
+            "actormq_messages_sent_total{socket=\"tasks_out/ventilator[0]\",type=\"PUSH\",id=\""
         ),
         "{metrics}"
     );
@@ -243,6 +243,10 @@ fn browser(address: &str) {
         "the page never updated"
     );
     assert!(!log.contains("Uncaught"), "a script error: {log}");
+    assert!(
+        !log.contains("Failed to load resource"),
+        "a failed load: {log}"
+    );
     // the process measures its rates each second
     std::thread::sleep(Duration::from_millis(1500));
     let (again, _) = look(&["--dump-dom"]);

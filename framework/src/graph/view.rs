@@ -157,7 +157,7 @@ impl GraphView {
     /// the direction messages flow.
     pub fn to_dot(&self) -> String {
         let mut dot =
-            String::from("digraph actormq {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n");
+            String::from("digraph actormq {\n  rankdir=TB;\n  node [fontname=\"Helvetica\"];\n");
         let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         for a in &self.actors {
             let count = if a.count > 1 {

@@ -29,7 +29,8 @@ macro_rules! metric {
     };
 }
 
-/// Every per-socket metric, labelled `socket` (its name, or `TYPE-id`) and `type`.
+/// Every per-socket metric, labelled `socket` (its name, or `TYPE-id`), `type` and `id` (the
+/// socket's process-unique id, so that two sockets of one name stay two series).
 pub const METRICS: &[Metric] = &[
     metric!("actormq_messages_received_total", true, "Messages that arrived from peers.", messages_in),
     metric!("actormq_bytes_received_total", true, "Bytes of the messages that arrived from peers.", bytes_in),
@@ -75,10 +76,11 @@ pub fn prometheus_text(sockets: &[SocketMetrics]) -> String {
         for s in sockets {
             let _ = writeln!(
                 out,
-                "{}{{socket=\"{}\",type=\"{}\"}} {}",
+                "{}{{socket=\"{}\",type=\"{}\",id=\"{}\"}} {}",
                 metric.name,
                 escape(&s.label()),
                 s.socket_type,
+                s.id,
                 (metric.read)(s)
             );
         }
@@ -87,12 +89,16 @@ pub fn prometheus_text(sockets: &[SocketMetrics]) -> String {
 }
 
 /// Hands the sockets' metrics to the `metrics` facade: counters set to their totals, gauges
-/// to their values, labelled `socket` and `type`. Call it periodically (the monitoring
+/// to their values, labelled `socket`, `type` and `id`. Call it periodically (the monitoring
 /// endpoint does every second) with whatever recorder the application installed
 /// (`metrics-exporter-prometheus`, StatsD, ...); without a recorder it does nothing.
 pub fn record(sockets: &[SocketMetrics]) {
     for s in sockets {
-        let labels = [("socket", s.label()), ("type", s.socket_type.to_string())];
+        let labels = [
+            ("socket", s.label()),
+            ("type", s.socket_type.to_string()),
+            ("id", s.id.to_string()),
+        ];
         for metric in METRICS {
             let value = (metric.read)(s);
             if metric.counter {

@@ -1,5 +1,5 @@
 //! A monitoring endpoint over HTTP, for a running process: Prometheus text at `/metrics`, JSON
-//! at `/sockets`, `/peers` and `/graph`, and at `/` a live page that draws the actor graph with
+//! at `/sockets`, `/peers` and `/graph`, `ok` at `/healthz`, and at `/` a live page that draws the actor graph with
 //! its message rates and queue depths (plain HTML, JavaScript and SVG served from the binary:
 //! no build step, nothing fetched from elsewhere).
 //!
@@ -120,11 +120,19 @@ struct PeerOf {
 fn router(graph: Arc<Option<GraphView>>, rates: Rates) -> Router {
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route(
             "/metrics",
             get(|| async {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
                     metrics::prometheus_text(&metrics::snapshot()),
                 )
                     .into_response()
