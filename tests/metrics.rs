@@ -341,3 +341,40 @@ fn the_monitoring_endpoint_serves_metrics_sockets_peers_graph_and_the_page() {
         "still serving"
     );
 }
+
+#[test]
+fn retries_reconnects_and_refusals_are_counted() {
+    run(30, async {
+        // nobody listens yet: attempts fail and are retried
+        let port = free_port();
+        let endpoint = format!("tcp://127.0.0.1:{port}");
+        let push = Socket::new(SocketType::Push).unwrap();
+        push.connect(endpoint.as_str()).await.unwrap();
+        eventually("a retry", || push.metrics().connect_retries > 0).await;
+        // a puller comes, goes, and comes back on the same endpoint
+        for round in 1..=2u64 {
+            let pull = Socket::new(SocketType::Pull).unwrap();
+            pull.bind(endpoint.as_str()).await.unwrap();
+            push.send(format!("round {round}")).await.unwrap();
+            pull.recv().await.unwrap();
+            pull.close().await;
+            eventually("the pusher sees the puller leave", || {
+                push.metrics().disconnects == round
+            })
+            .await;
+        }
+        let m = push.metrics();
+        assert_eq!((m.connects, m.reconnects), (2, 1), "{m:?}");
+
+        // a PAIR takes one peer: the second is refused
+        let pair = Socket::new(SocketType::Pair).unwrap();
+        let ep = pair.bind("tcp://127.0.0.1:0").await.unwrap();
+        let first =
+            connected_with(SocketType::Pair, &ep.to_string(), SocketOptions::default()).await;
+        let second = Socket::new(SocketType::Pair).unwrap();
+        second.connect(&ep).await.unwrap();
+        eventually("the second PAIR is refused", || pair.metrics().refusals > 0).await;
+        assert_eq!(pair.metrics().peers.len(), 1);
+        drop(first);
+    });
+}

@@ -13,6 +13,10 @@ use crate::event::{DisconnectReason, SocketEvent};
 pub(crate) struct Counters {
     /// Outgoing connections established.
     pub(crate) connects: AtomicU64,
+    /// Outgoing connections established again to an endpoint connected to before.
+    pub(crate) reconnects: AtomicU64,
+    /// The endpoints connected to so far (to tell a reconnect from a first connect).
+    connected_to: Mutex<Vec<String>>,
     /// Incoming connections accepted.
     pub(crate) accepts: AtomicU64,
     /// Failed connection attempts, each followed by a retry.
@@ -78,7 +82,16 @@ impl Counters {
         match event {
             SocketEvent::Listening { endpoint } => self.endpoint(format!("@{endpoint}")),
             SocketEvent::Accepted { .. } => bump(&self.accepts),
-            SocketEvent::Connected { .. } => bump(&self.connects),
+            SocketEvent::Connected { endpoint, .. } => {
+                bump(&self.connects);
+                let endpoint = endpoint.to_string();
+                let mut seen = self.connected_to.lock().unwrap_or_else(|e| e.into_inner());
+                if seen.contains(&endpoint) {
+                    bump(&self.reconnects);
+                } else {
+                    seen.push(endpoint);
+                }
+            }
             SocketEvent::ConnectRetried { .. } => bump(&self.connect_retries),
             SocketEvent::HandshakeSucceeded { .. } => bump(&self.handshakes),
             SocketEvent::AuthenticationFailed { .. } => bump(&self.auth_failures),

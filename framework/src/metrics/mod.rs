@@ -74,8 +74,11 @@ pub struct SocketMetrics {
     pub queued_out: usize,
     /// Messages waiting to be received: every peer's inbound queue and the ready queue.
     pub queued_in: usize,
-    /// Outgoing connections established.
+    /// Outgoing connections established (reconnects included).
     pub connects: u64,
+    /// Outgoing connections established again to an endpoint this socket was connected to
+    /// before (a peer that restarted, a broken connection).
+    pub reconnects: u64,
     /// Incoming connections accepted.
     pub accepts: u64,
     /// Failed connection attempts (each retried after `reconnect_ivl`).
@@ -187,6 +190,7 @@ pub(crate) fn of(info: &SocketInfo, shared: &Shared) -> SocketMetrics {
         queued_out: shared.send.len() + peers.iter().map(|p| p.queued_out).sum::<usize>(),
         queued_in: shared.recv.len() + peers.iter().map(|p| p.queued_in).sum::<usize>(),
         connects: load(&c.connects),
+        reconnects: load(&c.reconnects),
         accepts: load(&c.accepts),
         connect_retries: load(&c.connect_retries),
         handshakes: load(&c.handshakes),

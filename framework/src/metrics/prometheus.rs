@@ -49,6 +49,7 @@ pub const METRICS: &[Metric] = &[
         read: |m| m.peers.len() as u64,
     },
     metric!("actormq_connects_total", true, "Outgoing connections established.", connects),
+    metric!("actormq_reconnects_total", true, "Connections established again to an endpoint connected to before.", reconnects),
     metric!("actormq_accepts_total", true, "Incoming connections accepted.", accepts),
     metric!("actormq_connect_retries_total", true, "Failed connection attempts, each retried.", connect_retries),
     metric!("actormq_handshakes_total", true, "Handshakes completed.", handshakes),
