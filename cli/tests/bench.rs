@@ -96,6 +96,68 @@ fn two_processes_measure_throughput_and_latency() {
     assert!(out.contains("replied: 300 round trips"), "{out}");
 }
 
+#[test]
+fn receive_each_and_one_thread_latency() {
+    // one recv per message (as local_thr), both sides here and as a separate receiver
+    for transport in ["tcp", "inproc"] {
+        let out = run_with(
+            &[
+                "bench",
+                "throughput",
+                "--transport",
+                transport,
+                "--receive",
+                "each",
+                "--count",
+                "30000",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(closing(&text, "throughput: ")[0] > 0.0, "{text}");
+    }
+    let receiver = spawn(&[
+        "bench",
+        "throughput",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--receive",
+        "each",
+        "--count",
+        "20000",
+    ]);
+    let ep = receiver.bound();
+    let sender = run_with(
+        &["bench", "throughput", "--connect", &ep, "--count", "20000"],
+        "",
+    );
+    assert!(sender.status.success(), "{sender:?}");
+    let (code, out, err) = receiver.finish();
+    assert_eq!(code, 0, "{err}");
+    assert!(closing(&out, "throughput: ")[0] > 0.0, "{out}");
+    // both sides on one thread: the table names it, and the round trips are measured
+    for transport in ["inproc", "tcp"] {
+        let out = run_with(
+            &[
+                "bench",
+                "latency",
+                "--one-thread",
+                "--transport",
+                transport,
+                "--count",
+                "500",
+            ],
+            "",
+        );
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("(one thread)"), "{text}");
+        let p = closing(&text, "latency: p50 ");
+        assert!(p[1] > 0.0 && p[3] >= p[1], "{text}");
+    }
+}
+
 /// Our sender and receiver against libzmq sockets doing what `local_thr` and `remote_thr` do:
 /// the receiver counts and checks every message, the sender sends a count and lingers.
 #[test]

@@ -71,51 +71,73 @@ fn row(
     }
 }
 
-/// Both sides in this process: the replier on its own thread and actix System.
-pub async fn both(
-    transport: Transport,
-    size: usize,
-    count: u64,
-    base: SocketOptions,
-    security: &Security,
-) -> Result<Row, String> {
-    let (server, client) = security.options(base);
-    let (tx, rx) = mpsc::channel();
-    let (ep_wanted, _socket_file) = transport.endpoint();
-    reset_peak_rss();
-    std::thread::spawn(move || {
-        actix::System::new().block_on(async move {
-            let setup = async {
-                let rep = Socket::with_options(SocketType::Rep, server).map_err(err)?;
-                let ep = rep.bind(ep_wanted.as_str()).await.map_err(err)?;
-                Ok::<_, String>((rep, ep))
-            };
-            match setup.await {
-                Ok((rep, ep)) => {
-                    let _ = tx.send(Ok(ep));
-                    let _ = reply_all(&rep, None).await;
+/// Both sides in this process.
+pub struct Both {
+    pub transport: Transport,
+    pub size: usize,
+    pub count: u64,
+    /// Both sides on this thread; otherwise the replier on a thread and actix System of its own.
+    pub one_thread: bool,
+}
+
+impl Both {
+    pub async fn run(&self, base: SocketOptions, security: &Security) -> Result<Row, String> {
+        let (server, client) = security.options(base);
+        let (ep_wanted, _socket_file) = self.transport.endpoint();
+        reset_peak_rss();
+        let ep = if self.one_thread {
+            let rep = Socket::with_options(SocketType::Rep, server).map_err(err)?;
+            let ep = rep.bind(ep_wanted.as_str()).await.map_err(err)?;
+            actix::spawn(async move {
+                let _ = reply_all(&rep, None).await;
+            });
+            ep.to_string()
+        } else {
+            Self::spawn_replier(server, ep_wanted)?
+        };
+        let req = Socket::with_options(SocketType::Req, client).map_err(err)?;
+        req.connect(&ep).await.map_err(err)?;
+        let start = Instant::now();
+        let rtts = request_all(&req, self.size, self.count).await?;
+        let seconds = start.elapsed().as_secs_f64();
+        let transport = match self.one_thread {
+            true => format!("{} (one thread)", self.transport.name()),
+            false => self.transport.name(),
+        };
+        Ok(row(
+            "REQ<->REP",
+            transport,
+            security,
+            self.size,
+            self.count,
+            seconds,
+            rtts,
+        ))
+    }
+
+    /// The replier on its own thread and actix System; returns its bound endpoint.
+    fn spawn_replier(server: SocketOptions, ep_wanted: String) -> Result<String, String> {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            actix::System::new().block_on(async move {
+                let setup = async {
+                    let rep = Socket::with_options(SocketType::Rep, server).map_err(err)?;
+                    let ep = rep.bind(ep_wanted.as_str()).await.map_err(err)?;
+                    Ok::<_, String>((rep, ep))
+                };
+                match setup.await {
+                    Ok((rep, ep)) => {
+                        let _ = tx.send(Ok(ep.to_string()));
+                        let _ = reply_all(&rep, None).await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
                 }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        })
-    });
-    let ep = rx.recv().map_err(err)??;
-    let req = Socket::with_options(SocketType::Req, client).map_err(err)?;
-    req.connect(&ep).await.map_err(err)?;
-    let start = Instant::now();
-    let rtts = request_all(&req, size, count).await?;
-    let seconds = start.elapsed().as_secs_f64();
-    Ok(row(
-        "REQ<->REP",
-        transport.name(),
-        security,
-        size,
-        count,
-        seconds,
-        rtts,
-    ))
+            })
+        });
+        rx.recv().map_err(err)?
+    }
 }
 
 /// One side only: the other is another process, machine or ZeroMQ implementation.

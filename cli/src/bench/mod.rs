@@ -41,6 +41,10 @@ pub enum Kind {
         /// Messages to send (per size).
         #[arg(long, default_value_t = 1_000_000)]
         count: u64,
+        /// How the receiver takes messages: `batch` (`Socket::recv_many`, up to 64 at once) or
+        /// `each` (`Socket::recv`, one call per message, as libzmq's local_thr).
+        #[arg(long, value_enum, default_value_t = Receive::Batch)]
+        receive: Receive,
     },
     /// REQ/REP round-trip times.
     #[command(after_help = "Examples:\n  \
@@ -57,6 +61,10 @@ pub enum Kind {
         /// Round trips (per size).
         #[arg(long, default_value_t = 10_000)]
         count: u64,
+        /// Both sides on this one thread (one actix System), as the actors of one application
+        /// usually are; without it the replier has a thread of its own.
+        #[arg(long, conflicts_with = "one_side")]
+        one_thread: bool,
     },
     /// Memory: bytes of RSS per queued message, in a PUSH socket's queue with no peer, and
     /// toward a peer that does not read.
@@ -195,6 +203,15 @@ pub enum ThroughputRole {
     Sender,
     /// Receives `count` messages (PULL, or SUB subscribed to everything), timed from the first.
     Receiver,
+}
+
+/// How a throughput receiver takes its messages.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receive {
+    /// `Socket::recv_many`: up to 64 ready messages at once.
+    Batch,
+    /// `Socket::recv`: one call per message.
+    Each,
 }
 
 /// A latency run's side.
@@ -399,6 +416,7 @@ pub async fn run(kind: Kind) -> Result<(), String> {
             pattern,
             role,
             count,
+            receive,
         } => {
             let rows = match common.side() {
                 Some(side) => {
@@ -413,6 +431,7 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                         pattern,
                         common.size,
                         count,
+                        receive,
                         &common.security,
                     )
                     .await?;
@@ -426,6 +445,7 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                             pattern,
                             size,
                             count,
+                            receive,
                         };
                         rows.push(both.run(&common.security).await?);
                     }
@@ -438,6 +458,7 @@ pub async fn run(kind: Kind) -> Result<(), String> {
             common,
             role,
             count,
+            one_thread,
         } => {
             let rows = match common.side() {
                 Some(side) => {
@@ -461,10 +482,13 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                     let mut rows = Vec::new();
                     for size in common.sizes() {
                         let base = common.base();
-                        rows.push(
-                            latency::both(common.transport, size, count, base, &common.security)
-                                .await?,
-                        );
+                        let both = latency::Both {
+                            transport: common.transport,
+                            size,
+                            count,
+                            one_thread,
+                        };
+                        rows.push(both.run(base, &common.security).await?);
                     }
                     rows
                 }
@@ -486,11 +510,18 @@ pub async fn run(kind: Kind) -> Result<(), String> {
                     pattern,
                     size,
                     count: count.unwrap_or_else(|| sweep_count(size)),
+                    receive: Receive::Batch,
                 };
                 rows.push(both.run(&security).await?);
                 let trips = count.unwrap_or(10_000);
                 let base = SocketOptions::default();
-                rows.push(latency::both(transport, size, trips, base, &security).await?);
+                let both = latency::Both {
+                    transport,
+                    size,
+                    count: trips,
+                    one_thread: false,
+                };
+                rows.push(both.run(base, &security).await?);
             }
             (rows, plot)
         }

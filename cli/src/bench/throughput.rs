@@ -9,7 +9,7 @@ use actormq::{Endpoint, Multipart, Socket, SocketOptions, SocketType};
 use bytes::Bytes;
 
 use crate::bench::report::{peak_rss, reset_peak_rss, Row};
-use crate::bench::{err, progress, Pattern, Security, Side, ThroughputRole, Transport};
+use crate::bench::{err, progress, Pattern, Receive, Security, Side, ThroughputRole, Transport};
 
 /// The sending socket: PUSH, or for PUB→SUB an XPUB with `xpub_nodrop` (a publisher that waits
 /// for its subscriber at the high-water mark, and can see when the subscription arrived).
@@ -69,7 +69,7 @@ async fn send_all(s: &Socket, size: usize, count: u64) -> Result<(), String> {
 
 /// Receives `count` messages of `size` bytes; returns the time from the first to the last (as
 /// libzmq's `local_thr` measures).
-async fn receive_all(s: &Socket, size: usize, count: u64) -> Result<f64, String> {
+async fn receive_all(s: &Socket, size: usize, count: u64, how: Receive) -> Result<f64, String> {
     let check = |m: &Multipart| {
         if m.byte_len() == size {
             Ok(())
@@ -85,11 +85,31 @@ async fn receive_all(s: &Socket, size: usize, count: u64) -> Result<f64, String>
     }
     check(&s.recv().await.map_err(err)?)?;
     let start = Instant::now();
-    for _ in 1..count {
-        check(&s.recv().await.map_err(err)?)?;
+    let mut got = 1;
+    match how {
+        Receive::Each => {
+            while got < count {
+                check(&s.recv().await.map_err(err)?)?;
+                got += 1;
+            }
+        }
+        Receive::Batch => {
+            let mut batch = Vec::with_capacity(RECV_MANY);
+            while got < count {
+                let want = RECV_MANY.min((count - got) as usize);
+                s.recv_many(&mut batch, want).await.map_err(err)?;
+                for m in batch.drain(..) {
+                    check(&m)?;
+                    got += 1;
+                }
+            }
+        }
     }
     Ok(start.elapsed().as_secs_f64())
 }
+
+/// At most how many messages a batch receiver takes at once.
+const RECV_MANY: usize = 64;
 
 /// Both sides in this process: the receiver on its own thread and actix System.
 pub struct Both {
@@ -97,6 +117,7 @@ pub struct Both {
     pub pattern: Pattern,
     pub size: usize,
     pub count: u64,
+    pub receive: Receive,
 }
 
 impl Both {
@@ -132,7 +153,7 @@ impl Both {
     ) -> Result<(Endpoint, oneshot::Receiver<Result<(), String>>), String> {
         let (bound_tx, bound_rx) = mpsc::channel();
         let (done_tx, done_rx) = oneshot::channel();
-        let (pattern, size, count) = (self.pattern, self.size, self.count);
+        let (pattern, size, count, how) = (self.pattern, self.size, self.count, self.receive);
         std::thread::spawn(move || {
             actix::System::new().block_on(async move {
                 let setup = async {
@@ -143,7 +164,7 @@ impl Both {
                 match setup.await {
                     Ok((s, ep)) => {
                         let _ = bound_tx.send(Ok(ep));
-                        let _ = done_tx.send(receive_all(&s, size, count).await.map(|_| ()));
+                        let _ = done_tx.send(receive_all(&s, size, count, how).await.map(|_| ()));
                     }
                     Err(e) => {
                         let _ = bound_tx.send(Err(e));
@@ -162,6 +183,7 @@ pub async fn one_side(
     pattern: Pattern,
     size: usize,
     count: u64,
+    how: Receive,
     security: &Security,
 ) -> Result<Row, String> {
     reset_peak_rss();
@@ -172,7 +194,7 @@ pub async fn one_side(
             let s = receiver(pattern, opts).await?;
             side.attach(&s).await?;
             eprintln!("receiving {count} messages of {size} bytes");
-            receive_all(&s, size, count).await?
+            receive_all(&s, size, count, how).await?
         }
         ThroughputRole::Sender => {
             let s = sender(pattern, opts)?;

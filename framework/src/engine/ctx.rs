@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use actormq_patterns::{PeerId, SharedSubscriptions};
-use actormq_transports::SocketType;
+use actormq_transports::{Multipart, SocketType};
 use rustc_hash::FxHashMap;
 use tokio::sync::broadcast;
 
@@ -168,6 +168,28 @@ pub(crate) struct Inlet {
 impl Shared {
     /// Refills the ready queue from the inlet: `None` when there is none, else whether that
     /// filled the queue.
+    /// With an inlet and nothing ready, moves up to `max` of the peer's messages straight to
+    /// the receiving application (see [`RecvQueue::take_direct`]); how many.
+    pub(crate) fn take_direct(
+        &self,
+        rcvhwm: usize,
+        max: usize,
+        into: impl FnMut(PeerId, Multipart),
+    ) -> usize {
+        let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(inlet) = inlet.as_ref() else {
+            return 0;
+        };
+        self.recv.take_direct(
+            inlet.id,
+            &inlet.inq,
+            rcvhwm,
+            inlet.filter.as_ref(),
+            max,
+            into,
+        )
+    }
+
     pub(crate) fn refill(&self, rcvhwm: usize) -> Option<bool> {
         let inlet = self.inlet.lock().unwrap_or_else(|e| e.into_inner());
         let inlet = inlet.as_ref()?;

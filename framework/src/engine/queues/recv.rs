@@ -140,6 +140,43 @@ impl RecvQueue {
         full
     }
 
+    /// Moves up to `max` messages of a peer whose messages reach the application unchanged (or
+    /// only filtered, as in [`RecvQueue::refill_from`]) straight to a receiving application
+    /// through `into`, if this queue is empty, under this queue's lock (so that the peer's
+    /// order holds against whoever refills this queue); returns how many.
+    pub(crate) fn take_direct(
+        &self,
+        id: PeerId,
+        inq: &PeerIn,
+        hwm: usize,
+        filter: Option<&SharedSubscriptions>,
+        max: usize,
+        mut into: impl FnMut(PeerId, Multipart),
+    ) -> usize {
+        let q = lock(&self.queue);
+        if !q.queue.is_empty() {
+            return 0;
+        }
+        let filter = filter.map(|f| f.read());
+        let mut taken = 0;
+        // as in `refill_from`: what the filter drops makes no room, so go on taking
+        while taken < max {
+            let moved = inq.pop_within(max - taken, self.max_bytes, hwm, |msg| {
+                let topic = msg.first().map_or(&[][..], |f| &f[..]);
+                if filter.as_ref().is_none_or(|f| f.matches(topic)) {
+                    taken += 1;
+                    into(id, msg);
+                }
+            });
+            if moved == 0 || filter.is_none() {
+                break;
+            }
+        }
+        drop(filter);
+        drop(q);
+        taken
+    }
+
     /// Pops a message; the flag says the socket actor should pump more.
     #[inline]
     pub(crate) fn try_pop(&self) -> Option<((PeerId, Multipart), bool)> {
@@ -153,6 +190,30 @@ impl RecvQueue {
             && self.backlog.load(Ordering::Acquire)
             && self.backlog.swap(false, Ordering::AcqRel);
         Some((msg, pump))
+    }
+
+    /// Pops up to `max` messages under one lock, handing each to `take` in order; returns how
+    /// many, and whether the socket actor should pump more (as [`RecvQueue::try_pop`]).
+    pub(crate) fn try_pop_many(
+        &self,
+        max: usize,
+        mut take: impl FnMut(PeerId, Multipart),
+    ) -> (usize, bool) {
+        let mut q = lock(&self.queue);
+        let n = max.min(q.queue.len());
+        let mut freed = 0usize;
+        for (id, msg) in q.queue.drain(..n) {
+            freed = freed.saturating_add(cost(&msg));
+            take(id, msg);
+        }
+        q.bytes = q.bytes.saturating_sub(freed);
+        let (left, bytes) = (q.queue.len(), q.bytes);
+        drop(q);
+        let pump = n > 0
+            && !self.half_full(left, bytes)
+            && self.backlog.load(Ordering::Acquire)
+            && self.backlog.swap(false, Ordering::AcqRel);
+        (n, pump)
     }
 
     pub(crate) async fn wait(&self) {

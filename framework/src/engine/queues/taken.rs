@@ -38,6 +38,12 @@ impl TakenHooks {
         self.count.store(hooks.len(), Ordering::Release);
     }
 
+    /// Whether any hook is registered (when not, what the application takes needs no report).
+    #[inline]
+    pub(crate) fn any(&self) -> bool {
+        self.count.load(Ordering::Acquire) != 0
+    }
+
     /// The application took a message that came from peer `id`.
     #[inline]
     pub(crate) fn took(&self, id: PeerId) {
