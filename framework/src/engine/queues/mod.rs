@@ -11,12 +11,14 @@
 //! ```
 //!
 //! Files, each using only those above it: `lock`, `compact`, `counts` (messages and bytes that
-//! passed, for metrics), `peer_in`, `peer_out`, `send`,
+//! passed, for metrics), `owned` (a value only the socket actor's thread touches), `peer_in`,
+//! `peer_out`, `send` (two lanes: the actor's own thread's, without a lock, and the others'),
 //! `recv`, `taken` (acknowledgements back to the links that asked for them).
 
 pub(crate) mod compact;
 pub(crate) mod counts;
 pub(crate) mod lock;
+pub(crate) mod owned;
 pub(crate) mod peer_in;
 pub(crate) mod peer_out;
 pub(crate) mod recv;

@@ -1,7 +1,12 @@
 //! Application → socket actor: the socket's send queue.
+//!
+//! It has two lanes. Sends on the thread where the socket actor runs (an actor of the same
+//! arbiter, the usual case) go into a lane only that thread touches, with no lock; sends from
+//! other threads go into a lane behind a lock. The actor takes from both. Each sender's order
+//! holds (a sender stays on its thread's lane); the order between threads was never defined.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use actormq_transports::Multipart;
@@ -9,7 +14,9 @@ use tokio::sync::Notify;
 
 use crate::engine::queues::compact::{Compactor, TAKE_MAX};
 use crate::engine::queues::lock::lock;
+use crate::engine::queues::owned::Owned;
 
+/// The lane of sends from other threads, and what the actor holds.
 #[derive(Default)]
 struct SendInner {
     queue: VecDeque<Multipart>,
@@ -22,10 +29,24 @@ struct SendInner {
     spare: VecDeque<Multipart>,
 }
 
+/// The lane of sends on the socket actor's own thread.
+#[derive(Default)]
+struct Local {
+    queue: VecDeque<Multipart>,
+    compactor: Compactor,
+}
+
 /// Application → socket actor: the socket's send queue, `sndhwm` deep.
 pub(crate) struct SendQueue {
     inner: Mutex<SendInner>,
-    /// `sndhwm`: queued plus taken messages never exceed it.
+    local: Owned<Local>,
+    /// `inner`'s queued plus taken messages (written under its lock).
+    shared_len: AtomicUsize,
+    /// The local lane's length (written by the actor's thread only).
+    local_len: AtomicUsize,
+    /// `sndhwm`: queued plus taken messages never exceed it by more than one (a send from
+    /// another thread racing those on the actor's thread: the other threads' sends take turns
+    /// under the lock, and each sees the actor thread's lane as it stood when it looked).
     cap: usize,
     /// Wakes senders waiting for room.
     space: Notify,
@@ -45,9 +66,13 @@ pub(crate) enum Pushed {
 }
 
 impl SendQueue {
+    /// A queue of `cap` messages whose actor runs on the calling thread.
     pub(crate) fn new(cap: usize) -> Self {
         SendQueue {
             inner: Mutex::default(),
+            local: Owned::new(Local::default()),
+            shared_len: AtomicUsize::new(0),
+            local_len: AtomicUsize::new(0),
             cap,
             space: Notify::new(),
             scheduled: AtomicBool::new(false),
@@ -56,17 +81,31 @@ impl SendQueue {
     }
 
     pub(crate) fn try_push(&self, mut msg: Multipart) -> Pushed {
-        let mut inner = lock(&self.inner);
-        if self.closed.load(Ordering::Acquire) {
-            return Pushed::Closed;
+        if let Some(mut local) = self.local.borrow() {
+            if self.closed.load(Ordering::Acquire) {
+                return Pushed::Closed;
+            }
+            let queued = local.queue.len();
+            if queued + self.shared_len.load(Ordering::Acquire) >= self.cap {
+                return Pushed::Full(msg);
+            }
+            local.compactor.joining(queued, &mut msg);
+            local.queue.push_back(msg);
+            self.local_len.store(queued + 1, Ordering::Release);
+        } else {
+            let mut inner = lock(&self.inner);
+            if self.closed.load(Ordering::Acquire) {
+                return Pushed::Closed;
+            }
+            let held = inner.queue.len() + inner.taken;
+            if held + self.local_len.load(Ordering::Acquire) >= self.cap {
+                return Pushed::Full(msg);
+            }
+            let queued = inner.queue.len();
+            inner.compactor.joining(queued, &mut msg);
+            inner.queue.push_back(msg);
+            self.shared_len.store(held + 1, Ordering::Release);
         }
-        if inner.queue.len() + inner.taken >= self.cap {
-            return Pushed::Full(msg);
-        }
-        let queued = inner.queue.len();
-        inner.compactor.joining(queued, &mut msg);
-        inner.queue.push_back(msg);
-        drop(inner);
         Pushed::Queued {
             // a load first: the common case (already scheduled) needs no read-modify-write
             wake: !self.scheduled.load(Ordering::Acquire)
@@ -77,8 +116,7 @@ impl SendQueue {
     /// Whether a message would be queued now: there is room, or the queue is closed (then a
     /// push reports that).
     pub(crate) fn has_room_or_closed(&self) -> bool {
-        let inner = lock(&self.inner);
-        inner.queue.len() + inner.taken < self.cap || self.closed.load(Ordering::Acquire)
+        self.len() < self.cap || self.closed.load(Ordering::Acquire)
     }
 
     /// Waits until there may be room (or the socket closed).
@@ -86,26 +124,37 @@ impl SendQueue {
         let notified = self.space.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        {
-            let inner = lock(&self.inner);
-            if inner.queue.len() + inner.taken < self.cap || self.closed.load(Ordering::Acquire) {
-                return;
-            }
+        // room is made only where `space` is told after the lengths changed
+        if self.has_room_or_closed() {
+            return;
         }
         notified.await;
     }
 
-    /// Takes the queued messages for routing: all of them, or from a deep queue the oldest
-    /// [`TAKE_MAX`] (so that routing never holds a second copy of a deep queue's buffer).
+    /// Takes the queued messages for routing, the other threads' lane first: all of them, or
+    /// from a deep queue the oldest [`TAKE_MAX`] (so that routing never holds a second copy of a
+    /// deep queue's buffer). Called on the socket actor's thread.
     pub(crate) fn take_all(&self) -> VecDeque<Multipart> {
         let mut inner = lock(&self.inner);
-        let batch = if inner.queue.len() <= TAKE_MAX {
+        let mut batch = if inner.queue.len() <= TAKE_MAX {
             let spare = std::mem::take(&mut inner.spare);
             std::mem::replace(&mut inner.queue, spare)
         } else {
             inner.queue.drain(..TAKE_MAX).collect()
         };
+        if let Some(mut local) = self.local.borrow() {
+            let room = TAKE_MAX - batch.len();
+            if batch.is_empty() && local.queue.len() <= TAKE_MAX {
+                std::mem::swap(&mut batch, &mut local.queue);
+            } else {
+                let n = room.min(local.queue.len());
+                batch.extend(local.queue.drain(..n));
+            }
+            self.local_len.store(local.queue.len(), Ordering::Release);
+        }
         inner.taken = batch.len();
+        self.shared_len
+            .store(inner.queue.len() + inner.taken, Ordering::Release);
         batch
     }
 
@@ -128,6 +177,7 @@ impl SendQueue {
                 inner.queue.push_front(msg);
             }
         }
+        self.shared_len.store(inner.queue.len(), Ordering::Release);
         drop(inner);
         if freed {
             self.space.notify_waiters();
@@ -141,13 +191,11 @@ impl SendQueue {
 
     /// Messages queued or taken and not yet routed.
     pub(crate) fn len(&self) -> usize {
-        let inner = lock(&self.inner);
-        inner.queue.len() + inner.taken
+        self.shared_len.load(Ordering::Acquire) + self.local_len.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        let inner = lock(&self.inner);
-        inner.queue.is_empty() && inner.taken == 0
+        self.len() == 0
     }
 
     /// Refuses further sends; what is queued stays to be delivered.
@@ -157,12 +205,20 @@ impl SendQueue {
         self.space.notify_waiters();
     }
 
-    /// Refuses further sends and drops what is queued.
+    /// Refuses further sends and drops what is queued. Called on the socket actor's thread.
     pub(crate) fn close(&self) {
         let mut inner = lock(&self.inner);
         self.closed.store(true, Ordering::Release);
-        inner.queue.clear();
+        let dropped = std::mem::take(&mut inner.queue);
+        self.shared_len.store(inner.taken, Ordering::Release);
         drop(inner);
+        let local = self
+            .local
+            .borrow()
+            .map(|mut local| std::mem::take(&mut local.queue));
+        self.local_len.store(0, Ordering::Release);
+        // dropped outside the locks and borrows (a frame's owner may run code when freed)
+        drop((dropped, local));
         self.space.notify_waiters();
     }
 }
@@ -193,5 +249,51 @@ mod tests {
         q.give_back(taken);
         let order: Vec<_> = q.take_all().into_iter().collect();
         assert_eq!(order, [Multipart::from("b"), Multipart::from("c")]);
+    }
+
+    #[test]
+    fn both_lanes_count_against_the_cap_and_each_keeps_its_order() {
+        let q = std::sync::Arc::new(SendQueue::new(6));
+        for m in ["a1", "a2"] {
+            assert!(matches!(q.try_push(m.into()), Pushed::Queued { .. }));
+        }
+        let other = q.clone();
+        std::thread::spawn(move || {
+            for m in ["b1", "b2", "b3"] {
+                assert!(matches!(other.try_push(m.into()), Pushed::Queued { .. }));
+            }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(q.len(), 5);
+        assert!(matches!(q.try_push("a3".into()), Pushed::Queued { .. }));
+        // six queued: full on this thread and on another
+        assert!(matches!(q.try_push("a4".into()), Pushed::Full(_)));
+        let other = q.clone();
+        let full =
+            std::thread::spawn(move || matches!(other.try_push("b4".into()), Pushed::Full(_)))
+                .join()
+                .unwrap();
+        assert!(full);
+        let mut batch = q.take_all();
+        assert_eq!(q.len(), 6, "taken still counts");
+        let text = |b: &VecDeque<Multipart>| -> Vec<String> {
+            b.iter()
+                .map(|m| String::from_utf8_lossy(&m.frames()[0]).into_owned())
+                .collect()
+        };
+        assert_eq!(text(&batch), ["b1", "b2", "b3", "a1", "a2", "a3"]);
+        // b1 and a1 routed, the rest given back, then a newer send from this thread
+        batch.retain(|m| m.frames()[0] != "b1" && m.frames()[0] != "a1");
+        q.give_back(batch);
+        assert_eq!(q.len(), 4);
+        assert!(matches!(q.try_push("a4".into()), Pushed::Queued { .. }));
+        assert_eq!(text(&q.take_all()), ["b2", "b3", "a2", "a3", "a4"]);
+        q.give_back(VecDeque::new());
+        assert!(q.is_empty());
+        q.try_push("a5".into());
+        q.close();
+        assert!(q.is_empty());
+        assert!(matches!(q.try_push("a6".into()), Pushed::Closed));
     }
 }
